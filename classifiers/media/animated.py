@@ -1,0 +1,174 @@
+"""Animated GIF, WebP and PNG with Pillow: N frames spread over the animation.
+
+Pillow seeks these formats sequentially (each frame is drawn over the previous
+one), so reaching frame k costs k frame decodes. Sampling therefore walks
+forward once, keeps the frames it needs, and stops when the per-file budget of
+decoded frames, decoded pixels or wall time runs out; the frames sampled are
+then spread over the part it could reach and the result says so
+(``error_kind="frame-limit"``).
+
+GIF frame counts and delays come from a scan of the block structure (no LZW
+decoding), because ``Image.n_frames`` walks the whole file anyway and gives no
+delays. Delays of 0 or 1 centisecond are read as 100 ms, as browsers play them.
+"""
+from __future__ import annotations
+
+import bisect
+import io
+import mmap
+from typing import BinaryIO
+
+from PIL import Image
+
+from .limits import DecodedMedia, Deadline, Frame, MediaError, MediaLimits
+from .stills import classify_pillow_error, reduce_to, to_rgb
+
+__all__ = ["is_animated", "sample_animation", "gif_delays", "spread_indices"]
+
+#: browsers play GIF delays of 0-10 ms at this rate, so that is when the frames show
+_MIN_GIF_DELAY = 0.1
+
+
+def is_animated(im: Image.Image, fp: BinaryIO) -> bool:
+    if im.format == "GIF":
+        return len(_gif_delays_of(fp)) > 1
+    return bool(getattr(im, "is_animated", False))
+
+
+def _gif_delays_of(fp: BinaryIO) -> list[float]:
+    if isinstance(fp, io.BytesIO):
+        view = fp.getbuffer()
+        try:
+            return gif_delays(view)
+        finally:
+            view.release()
+    with mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+        return gif_delays(buf)
+
+
+def gif_delays(buf) -> list[float]:
+    """Display time in seconds of each complete frame of a GIF, from its block structure."""
+    end = len(buf)
+    if end < 13:
+        return []
+    pos = 13
+    if buf[10] & 0x80:
+        pos += 3 << ((buf[10] & 7) + 1)
+    delays: list[float] = []
+    pending = 0.0
+    while pos < end:
+        block = buf[pos]
+        if block == 0x3B:  # trailer
+            break
+        if block == 0x21:  # extension: label, then sub-blocks
+            if pos + 1 >= end:
+                break
+            if buf[pos + 1] == 0xF9 and pos + 6 < end:  # graphic control: the delay
+                pending = (buf[pos + 4] | buf[pos + 5] << 8) / 100.0
+            pos, complete = _skip_sub_blocks(buf, pos + 2, end)
+        elif block == 0x2C:  # image descriptor, colour table, LZW data
+            if pos + 10 > end:
+                break
+            packed = buf[pos + 9]
+            pos += 10 + ((3 << ((packed & 7) + 1)) if packed & 0x80 else 0) + 1
+            pos, complete = _skip_sub_blocks(buf, pos, end)
+            if complete:
+                delays.append(pending if pending > 0.01 else _MIN_GIF_DELAY)
+            pending = 0.0
+        else:  # garbage between blocks: Pillow stops reading here too
+            break
+        if not complete:
+            break
+    return delays
+
+
+def _skip_sub_blocks(buf, pos: int, end: int) -> tuple[int, bool]:
+    while pos < end:
+        size = buf[pos]
+        pos += 1
+        if size == 0:
+            return pos, True
+        pos += size
+    return pos, False
+
+
+def _starts(delays: list[float]) -> list[float]:
+    starts, t = [], 0.0
+    for d in delays:
+        starts.append(t)
+        t += d
+    return starts
+
+
+def spread_indices(n: int, count: int) -> list[int]:
+    """``count`` indices spread evenly over ``range(n)``: the middle of each of
+    ``count`` equal parts (all of them when ``n <= count``)."""
+    if n <= count:
+        return list(range(n))
+    return sorted({min(n - 1, int((j + 0.5) * n / count)) for j in range(count)})
+
+
+def _spread_by_time(delays: list[float], count: int) -> list[int]:
+    """The frames on screen at the middle of each of ``count`` equal spans of play time."""
+    starts = _starts(delays)
+    t = starts[-1] + delays[-1] if delays else 0.0
+    if len(delays) <= count:
+        return list(range(len(delays)))
+    return sorted({bisect.bisect_right(starts, (j + 0.5) * t / count) - 1 for j in range(count)})
+
+
+def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: MediaLimits,
+                     decode_size: int, background: tuple[int, int, int],
+                     deadline: Deadline) -> DecodedMedia:
+    canvas = im.size[0] * im.size[1]
+    delays = _gif_delays_of(fp) if im.format == "GIF" else None
+    n = len(delays) if delays is not None else int(getattr(im, "n_frames", 1))
+    reachable = min(n, limits.max_decoded_frames, max(1, limits.max_decoded_pixels // canvas))
+    if delays is not None:
+        targets = _spread_by_time(delays[:reachable], frames)
+        duration = round(sum(delays), 6)
+    else:
+        targets = spread_indices(reachable, frames)
+        duration = None
+    wanted = set(targets)
+    out: list[Frame] = []
+    error: MediaError | None = None
+    if reachable < n:
+        error = MediaError("frame-limit", f"{n:,} frames; sampled the first {reachable:,} "
+                           f"(max_decoded_frames {limits.max_decoded_frames:,}, "
+                           f"max_decoded_pixels {limits.max_decoded_pixels:,})")
+    starts = _starts(delays) if delays is not None else None
+    elapsed = 0.0  # APNG: seconds from the start to frame i, summed while walking
+    i = last = 0
+    try:
+        for i in range(targets[-1] + 1):
+            if deadline.expired():
+                error = MediaError("timeout", f"stopped at frame {i} after {deadline.elapsed:.1f} s "
+                                   f"(max_seconds {limits.max_seconds})")
+                break
+            if im.format == "WEBP" and i not in wanted:
+                continue  # WebP decodes forward by itself on load(): no need to visit
+            if i:
+                im.seek(i)
+            if i in wanted:
+                im.load()
+                deadline.spend(canvas * max(1, i - last))
+                last = i
+                if starts is not None:
+                    t = starts[i]
+                elif im.format == "WEBP":
+                    t = im.info.get("timestamp", 0) / 1000.0
+                else:
+                    t = elapsed
+                image = reduce_to(to_rgb(im.copy(), background), decode_size)
+                out.append(Frame(image, i, round(t, 6)))
+            if im.format == "PNG":
+                elapsed += (im.info.get("duration") or 0.0) / 1000.0
+    except (OSError, EOFError, SyntaxError, ValueError) as e:
+        error = classify_pillow_error(e, stage=f"{im.format} frame {i}")
+        if isinstance(e, EOFError) or "seek" in str(e).lower():
+            error = MediaError("truncated", f"{im.format} claims {n:,} frames, frame {i} is missing: {e}")
+    if not out:
+        raise error or MediaError("decode-error", "no frame decoded")
+    return DecodedMedia("animated", out, error.kind if error else None,
+                        error.message if error else None, duration=duration)
