@@ -1,0 +1,224 @@
+"""Videos with PyAV: N frames spread over the duration, found by keyframe seeks.
+
+For each of N equal spans of the video the sampler seeks backwards to the
+keyframe at or before the middle of the span and keeps the first frame the
+decoder gives there: one or two frame decodes per sample, instead of decoding
+the whole stream. A kept frame therefore lies within one keyframe interval
+before its target. When keyframes are sparser than the samples (two targets
+would land on the same keyframe) it decodes forward to the target instead, so
+no frame is counted twice in a vote.
+
+Without a usable duration, or when the container cannot seek, it decodes
+sequentially under the frame/pixel/time budget and keeps an evenly thinned
+pool of frames (so memory stays at ~2N small frames), then spreads N over it.
+"""
+from __future__ import annotations
+
+import io
+import math
+import os
+from fractions import Fraction
+
+import av
+
+from .animated import spread_indices
+from .limits import DecodedMedia, Deadline, Frame, MediaError, MediaLimits
+
+__all__ = ["sample_video", "target_times"]
+
+#: consecutive failed targets after which a broken stream is given up
+_MAX_FAILED_TARGETS = 3
+
+
+def target_times(start: float, duration: float, count: int) -> list[float]:
+    """The middle of each of ``count`` equal spans: it skips the black first frame and
+    the fade-out, and with one frame it is the middle, as Commons' video thumbnails."""
+    return [start + (j + 0.5) * duration / count for j in range(count)]
+
+
+def sample_video(source: str | os.PathLike | bytes, fmt: str, *, frames: int,
+                 limits: MediaLimits, decode_size: int, deadline: Deadline) -> DecodedMedia:
+    fp = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else os.fspath(source)
+    seconds = max(0.1, deadline.remaining)
+    try:
+        container = av.open(fp, format=fmt, timeout=(seconds, seconds))
+    except av.FFmpegError as e:
+        raise _classify(e, "opening the container") from None
+    with container:
+        if not container.streams.video:
+            kinds = ", ".join(f"{s.type} {s.codec_context.name}" for s in container.streams) or "none"
+            raise MediaError("no-video-stream", f"{fmt} container without video (streams: {kinds})")
+        stream = container.streams.video[0]
+        width, height = stream.codec_context.width, stream.codec_context.height
+        if width * height > limits.max_pixels:
+            raise MediaError("decompression-bomb", f"video frames of {width}x{height} exceed "
+                             f"max_pixels {limits.max_pixels:,}")
+        sampler = _Sampler(container, stream, frames=frames, limits=limits,
+                           decode_size=decode_size, deadline=deadline)
+        duration = sampler.duration()
+        if duration is not None:
+            result = sampler.by_seeking(duration)
+            if result is not None:
+                return result
+        return sampler.sequentially(duration)
+
+
+class _Sampler:
+    def __init__(self, container, stream, *, frames: int, limits: MediaLimits,
+                 decode_size: int, deadline: Deadline) -> None:
+        self.container = container
+        self.stream = stream
+        self.count = frames
+        self.limits = limits
+        self.decode_size = decode_size
+        self.deadline = deadline
+        self.time_base: Fraction = stream.time_base or Fraction(1, 1000)
+        self.start = float(stream.start_time * self.time_base) if stream.start_time is not None else 0.0
+
+    def duration(self) -> float | None:
+        """Seconds from the stream, the container, or frame count / frame rate; None if unknown."""
+        candidates = []
+        if self.stream.duration:
+            candidates.append(float(self.stream.duration * self.time_base))
+        if self.container.duration:
+            candidates.append(self.container.duration / av.time_base)
+        rate = self.stream.average_rate or self.stream.base_rate
+        if self.stream.frames and rate and 0 < float(rate) < 1000:
+            candidates.append(self.stream.frames / float(rate))
+        for d in candidates:
+            if math.isfinite(d) and d > 0:
+                return d
+        return None
+
+    # --- seeking --------------------------------------------------------
+    def by_seeking(self, duration: float) -> DecodedMedia | None:
+        """Sample by keyframe seeks; None when the container cannot seek at all."""
+        out: list[Frame] = []
+        error: MediaError | None = None
+        failures = 0
+        for target in target_times(self.start, duration, self.count):
+            if self.deadline.expired():
+                error = self._timeout(len(out))
+                break
+            try:
+                frame = self._frame_near(target, after=out[-1].time + self.start if out else None)
+            except av.FFmpegError as e:
+                error = error or _classify(e, f"decoding near {target - self.start:.2f} s")
+                failures += 1
+                if failures >= _MAX_FAILED_TARGETS:
+                    break
+                continue
+            except _Budget as e:
+                error = error or MediaError("frame-limit", str(e))
+                break
+            if frame is None:  # the data ends before the duration the header claims
+                error = error or MediaError("truncated", f"no frame at or after {target - self.start:.2f} s "
+                                            f"of a claimed {duration:.2f} s")
+                break
+            failures = 0
+            out.append(frame)
+        if not out and error is not None and error.kind in ("decode-error",):
+            return None  # e.g. a stream that cannot seek: try decoding from the start
+        if not out:
+            raise error or MediaError("decode-error", "no frame decoded")
+        return DecodedMedia("video", out, error.kind if error else None,
+                            error.message if error else None, duration=duration)
+
+    def _frame_near(self, target: float, *, after: float | None) -> Frame | None:
+        """The keyframe at or before ``target``; or, when that is not later than the
+        previous sample ``after``, the first frame at or after ``target``."""
+        self.container.seek(int(target / self.time_base), stream=self.stream,
+                            backward=True, any_frame=False)
+        forward = None  # decided by the first frame: is it a new keyframe?
+        for frame in self.container.decode(self.stream):
+            self._spend(frame)
+            t = self._time(frame)
+            if t is None:
+                continue
+            if forward is None:
+                forward = after is not None and t <= after + 1e-6
+            if forward and (t < target - 1e-6 or t <= after + 1e-6):
+                continue
+            return self._keep(frame, t)
+        return None
+
+    # --- sequential -----------------------------------------------------
+    def sequentially(self, duration: float | None) -> DecodedMedia:
+        """Decode from the start under the budget, keeping an evenly thinned pool."""
+        try:
+            self.container.seek(0)
+        except av.FFmpegError:
+            pass
+        pool: list[tuple[int, object]] = []  # (decoded index, av frame as PIL)
+        stride, index, error = 1, 0, None
+        try:
+            for frame in self.container.decode(self.stream):
+                if self.deadline.expired():
+                    error = self._timeout(len(pool))
+                    break
+                self._spend(frame)
+                if index % stride == 0:
+                    pool.append((index, self._keep(frame, self._time(frame))))
+                    if len(pool) >= 2 * self.count:
+                        pool, stride = pool[::2], stride * 2
+                index += 1
+        except _Budget as e:
+            error = MediaError("frame-limit", f"{e}; sampled the first {index:,} frames")
+        except av.FFmpegError as e:
+            error = _classify(e, f"decoding frame {index}")
+        if not pool:
+            raise error or MediaError("decode-error", "the video stream has no frames")
+        kept = [pool[i][1] for i in spread_indices(len(pool), self.count)]
+        return DecodedMedia("video", kept, error.kind if error else None,
+                            error.message if error else None, duration=duration)
+
+    # --- helpers --------------------------------------------------------
+    def _spend(self, frame) -> None:
+        pixels = frame.width * frame.height
+        if not self.deadline.can_decode(pixels):
+            raise _Budget(f"decoded {self.deadline.frames:,} frames / {self.deadline.pixels:,} pixels "
+                          f"(max_decoded_frames {self.limits.max_decoded_frames:,}, "
+                          f"max_decoded_pixels {self.limits.max_decoded_pixels:,})")
+        if pixels > self.limits.max_pixels:
+            raise MediaError("decompression-bomb", f"a frame of {frame.width}x{frame.height} "
+                             f"exceeds max_pixels {self.limits.max_pixels:,}")
+        self.deadline.spend(pixels)
+
+    def _time(self, frame) -> float | None:
+        pts = frame.pts if frame.pts is not None else frame.dts
+        if pts is None:
+            return None
+        return float(pts * self.time_base)
+
+    def _keep(self, frame, t: float | None) -> Frame:
+        w, h = frame.width, frame.height
+        short = min(w, h)
+        if short >= 2 * self.decode_size:
+            scale = self.decode_size / short
+            w, h = max(1, round(w * scale)), max(1, round(h * scale))
+        image = frame.to_image(width=w, height=h)
+        rel = None if t is None else round(t - self.start, 6)
+        return Frame(image, self._index(rel), rel)
+
+    def _index(self, t: float | None) -> int:
+        """Frame number at ``t`` (after seeks the decoder's own count restarts)."""
+        rate = self.stream.average_rate or self.stream.guessed_rate
+        if t is None or not rate or not 0 < float(rate) < 1000:
+            return self.deadline.frames - 1
+        return max(0, round(t * float(rate)))
+
+    def _timeout(self, have: int) -> MediaError:
+        return MediaError("timeout", f"stopped after {self.deadline.elapsed:.1f} s with {have} "
+                          f"frames (max_seconds {self.limits.max_seconds})")
+
+
+class _Budget(Exception):
+    """The per-file frame or pixel budget ran out."""
+
+
+def _classify(e: Exception, stage: str) -> MediaError:
+    if isinstance(e, av.error.EOFError):
+        return MediaError("truncated", f"{stage}: {e}")
+    if isinstance(e, av.error.ExitError):  # FFmpeg's interrupt callback: our timeout
+        return MediaError("timeout", f"{stage}: {e}")
+    return MediaError("decode-error", f"{stage}: {e}")
