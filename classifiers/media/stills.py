@@ -85,10 +85,13 @@ def to_rgb(im: Image.Image, background: tuple[int, int, int] = DEFAULT_BACKGROUN
     if mode.startswith("I;16") or mode in ("I", "F"):
         # Pillow clips 16-bit values to 255 on convert("L"): scale instead.
         values = np.asarray(im, dtype=np.float32)
-        if mode == "F" and values.size and float(values.max()) <= 1.0:
-            values = values * 255.0
-        elif mode != "F":
-            values = values / 256.0
+        peak = float(values.max()) if values.size else 0.0
+        if mode.startswith("I;16") or 255 < peak <= 65535:
+            values = values / 256.0  # 16-bit samples (PNG, TIFF)
+        elif mode == "F" and peak <= 1.0:
+            values = values * 255.0  # floating point in [0, 1]
+        elif peak > 65535:
+            values = values * (255.0 / peak)
         im = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
         mode = "L"
     if "transparency" in im.info and mode in ("P", "L", "RGB", "1"):

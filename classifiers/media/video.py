@@ -55,7 +55,9 @@ def sample_video(source: str | os.PathLike | bytes, fmt: str, *, frames: int,
                              f"max_pixels {limits.max_pixels:,}")
         sampler = _Sampler(container, stream, frames=frames, limits=limits,
                            decode_size=decode_size, deadline=deadline)
-        duration = sampler.duration()
+        # An MPEG elementary stream has no timestamps to seek by; FFmpeg's
+        # duration for it is a guess from the bit rate.
+        duration = None if fmt == "mpegvideo" else sampler.duration()
         if duration is not None:
             result = sampler.by_seeking(duration)
             if result is not None:
@@ -83,10 +85,12 @@ class _Sampler:
         if self.container.duration:
             candidates.append(self.container.duration / av.time_base)
         rate = self.stream.average_rate or self.stream.base_rate
-        if self.stream.frames and rate and 0 < float(rate) < 1000:
-            candidates.append(self.stream.frames / float(rate))
+        sane_rate = float(rate) if rate and 0 < float(rate) < 1000 else None
+        if self.stream.frames and sane_rate:
+            candidates.append(self.stream.frames / sane_rate)
+        shortest = 1.0 / sane_rate if sane_rate else 1e-3  # a video lasts at least one frame
         for d in candidates:
-            if math.isfinite(d) and d > 0:
+            if math.isfinite(d) and d >= shortest:
                 return d
         return None
 
@@ -96,6 +100,7 @@ class _Sampler:
         out: list[Frame] = []
         error: MediaError | None = None
         failures = 0
+        self.spacing = duration / self.count
         for target in target_times(self.start, duration, self.count):
             if self.deadline.expired():
                 error = self._timeout(len(out))
@@ -126,20 +131,40 @@ class _Sampler:
 
     def _frame_near(self, target: float, *, after: float | None) -> Frame | None:
         """The keyframe at or before ``target``; or, when that is not later than the
-        previous sample ``after``, the first frame at or after ``target``."""
-        self.container.seek(int(target / self.time_base), stream=self.stream,
-                            backward=True, any_frame=False)
-        forward = None  # decided by the first frame: is it a new keyframe?
-        for frame in self.container.decode(self.stream):
+        previous sample ``after``, the first frame at or after ``target``.
+
+        Containers without an index (MPEG program streams) seek by bisecting
+        bytes and may land past the target or at the end: then it seeks again,
+        earlier, a few times.
+        """
+        seek_at, frames, first = target, None, None
+        for attempt in range(4):
+            self.container.seek(int(seek_at / self.time_base), stream=self.stream,
+                                backward=True, any_frame=False)
+            frames = self.container.decode(self.stream)
+            first = self._next_timed(frames)
+            overshoot = first is None or first[1] > target + 1e-6
+            if not overshoot or seek_at <= self.start:
+                break
+            back = 2 * (first[1] - target) if first is not None else 0.0
+            seek_at = max(self.start, seek_at - max(back, self.spacing * (attempt + 1)))
+        if first is None:
+            return None
+        frame, t = first
+        forward = after is not None and t <= after + 1e-6  # the same keyframe as last time
+        while forward and (t < target - 1e-6 or t <= after + 1e-6):
+            nxt = self._next_timed(frames)
+            if nxt is None:
+                return None
+            frame, t = nxt
+        return self._keep(frame, t)
+
+    def _next_timed(self, frames):
+        for frame in frames:
             self._spend(frame)
             t = self._time(frame)
-            if t is None:
-                continue
-            if forward is None:
-                forward = after is not None and t <= after + 1e-6
-            if forward and (t < target - 1e-6 or t <= after + 1e-6):
-                continue
-            return self._keep(frame, t)
+            if t is not None:
+                return frame, t
         return None
 
     # --- sequential -----------------------------------------------------

@@ -1,0 +1,131 @@
+"""Media the tests make themselves: real encoders (PyAV/FFmpeg, Pillow), real photos."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+__all__ = ["photo", "encode_image", "make_video", "make_animation", "make_audio",
+           "has_encoder", "AV1_ENCODERS", "png_chunk", "moving_frame"]
+
+#: AV1 encoders PyAV may find in its bundled FFmpeg, fastest first
+AV1_ENCODERS = ("libsvtav1", "librav1e", "libaom-av1")
+
+#: encoder options that make test videos fast to encode
+FAST_OPTIONS = {
+    "libvpx": {"deadline": "realtime", "cpu-used": "8"},
+    "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8", "row-mt": "1"},
+    "libsvtav1": {"preset": "12"},
+    "librav1e": {"speed": "10"},
+    "libaom-av1": {"cpu-used": "8", "usage": "realtime"},
+}
+
+
+def has_encoder(name: str) -> bool:
+    try:
+        av.codec.Codec(name, "w")
+        return True
+    except Exception:  # noqa: BLE001 - PyAV raises different errors by version
+        return False
+
+
+def photo(name: str = "astronaut") -> Image.Image:
+    """A real photograph shipped with scikit-image (no download)."""
+    from skimage import data
+    return Image.fromarray(getattr(data, name)()).convert("RGB")
+
+
+def encode_image(im: Image.Image, fmt: str, **params) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **params)
+    return buf.getvalue()
+
+
+def moving_frame(i: int, width: int, height: int) -> np.ndarray:
+    """A frame that tells its number: the red level is i mod 256, a bar grows with i."""
+    a = np.zeros((height, width, 3), np.uint8)
+    a[..., 0] = (i * 7) % 256
+    a[:, : (i * 3) % width, 1] = 200
+    a[: (i % height), :, 2] = 120
+    return a
+
+
+def make_video(path: Path, *, codec: str = "libvpx-vp9", fmt: str | None = None,
+               seconds: float = 4.0, fps: int = 10, width: int = 160, height: int = 120,
+               gop: int = 10, audio: bool = False, options: dict | None = None,
+               container_options: dict | None = None) -> Path:
+    """Encode a test video; frame i shows :func:`moving_frame` (i)."""
+    fmt = fmt or {"mpeg1video": "mpeg", "mpeg2video": "mpeg"}.get(codec, "webm")
+    with av.open(str(path), "w", format=fmt, container_options=container_options or {}) as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.gop_size = gop
+        if codec.startswith("mpeg"):
+            stream.codec_context.max_b_frames = 0
+        stream.options = {**FAST_OPTIONS.get(codec, {}), **(options or {})}
+        for i in range(round(seconds * fps)):
+            frame = av.VideoFrame.from_ndarray(moving_frame(i, width, height), format="rgb24")
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def make_audio(path: Path, *, fmt: str = "ogg", codec: str = "libopus", seconds: float = 1.0) -> Path:
+    """An audio-only file (no video stream)."""
+    rate = 48000
+    with av.open(str(path), "w", format=fmt) as out:
+        stream = out.add_stream(codec, rate=rate)
+        stream.layout = "mono"
+        samples = (np.sin(np.arange(int(rate * seconds)) / 20) * 3000).astype(np.int16)
+        step = 960
+        for k in range(0, len(samples) - step + 1, step):
+            frame = av.AudioFrame.from_ndarray(samples[None, k:k + step], format="s16", layout="mono")
+            frame.sample_rate = rate
+            frame.pts = k
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def make_animation(fmt: str, n: int, *, size: tuple[int, int] = (32, 24),
+                   duration: int | list[int] = 100, **params) -> bytes:
+    """An animated GIF/WebP/PNG whose frame i has red level i mod 256."""
+    frames = [Image.fromarray(moving_frame(i, *size)) for i in range(n)]
+    if fmt == "WEBP":
+        params.setdefault("lossless", True)
+    return encode_image(frames[0], fmt, save_all=True, append_images=frames[1:],
+                        duration=duration, loop=0, **params)
+
+
+def png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def break_video(src: Path, dst: Path, *, from_share: float = 0.5, seed: int = 0) -> Path:
+    """Copy ``src`` with every video packet from ``from_share`` of the duration on replaced
+    by random bytes of the same size: the container stays valid, the stream breaks."""
+    rng = np.random.default_rng(seed)
+    with av.open(str(src)) as inp, av.open(str(dst), "w", format="webm") as out:
+        ins = inp.streams.video[0]
+        outs = out.add_stream_from_template(ins)
+        cut = float(ins.duration * ins.time_base if ins.duration else inp.duration / av.time_base) * from_share
+        for packet in inp.demux(ins):
+            if packet.dts is None:
+                continue
+            if packet.pts is not None and float(packet.pts * packet.time_base) >= cut:
+                garbage = av.Packet(rng.integers(0, 256, packet.size, dtype=np.uint8).tobytes())
+                garbage.pts, garbage.dts, garbage.time_base = packet.pts, packet.dts, packet.time_base
+                garbage.is_keyframe = packet.is_keyframe
+                packet = garbage
+            packet.stream = outs
+            out.mux(packet)
+    return dst
