@@ -1,0 +1,88 @@
+"""Leases: how several workers split the pending versions without overlap.
+
+A ``score_tasks`` row per (version, model) is created lazily, the first time a
+worker of that model looks for work (:func:`add_tasks`); ingest does not need
+to know which models exist. :func:`claim_tasks` then leases rows whose
+``available_at`` has passed: on PostgreSQL and MariaDB >= 10.6 with
+``SELECT ... FOR UPDATE SKIP LOCKED``, so concurrent workers take different
+rows instead of queueing on the same ones; on SQLite the transaction holds
+the database's single write lock (``BEGIN IMMEDIATE``), which is atomic too.
+An expired lease is simply claimable again: a killed worker's versions come
+back after ``lease_seconds`` without anyone cleaning up.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .records import PendingVersion
+from .schema import File, FileVersion, Score, ScoreTask
+from .types import utcnow
+
+if TYPE_CHECKING:
+    from .store import Store
+
+__all__ = ["claim_tasks", "add_tasks", "supports_skip_locked"]
+
+
+def supports_skip_locked(session: Session) -> bool:
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        return True
+    if dialect.name in ("mysql", "mariadb"):
+        version = dialect.server_version_info or (0,)
+        if getattr(dialect, "is_mariadb", False):
+            return version >= (10, 6)
+        return version >= (8, 0, 1)
+    return False
+
+
+def claim_tasks(session: Session, *, model_id: str, worker: str, limit: int,
+                lease_seconds: float) -> list[PendingVersion]:
+    now = utcnow()
+    query = (select(ScoreTask.id)
+             .where(ScoreTask.model_id == model_id, ScoreTask.state == "pending",
+                    ScoreTask.available_at <= now)
+             .order_by(ScoreTask.available_at, ScoreTask.id)
+             .limit(limit))
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=supports_skip_locked(session))
+    task_ids = list(session.scalars(query))
+    if not task_ids:
+        return []
+    expires = now + timedelta(seconds=lease_seconds)
+    session.execute(update(ScoreTask).where(ScoreTask.id.in_(task_ids))
+                    .values(worker=worker, available_at=expires, claims=ScoreTask.claims + 1,
+                            updated_at=now))
+    rows = session.execute(
+        select(ScoreTask.version_id, ScoreTask.attempts, File.page_id, File.title,
+               FileVersion.sha1, FileVersion.mime, FileVersion.media_type, FileVersion.size,
+               FileVersion.url, FileVersion.thumb_url)
+        .join(FileVersion, FileVersion.id == ScoreTask.version_id)
+        .join(File, File.id == FileVersion.file_id)
+        .where(ScoreTask.id.in_(task_ids))
+        .order_by(ScoreTask.available_at, ScoreTask.id))
+    return [PendingVersion(version_id=r.version_id, page_id=r.page_id, title=r.title,
+                           sha1=r.sha1, mime=r.mime, media_type=r.media_type, size=r.size,
+                           url=r.url, thumb_url=r.thumb_url, attempts=r.attempts,
+                           lease_expires_at=expires) for r in rows]
+
+
+def add_tasks(session: Session, store: Store, *, model_id: str, limit: int) -> int:
+    """Create task rows for up to ``limit`` versions ``model_id`` has neither scored nor queued."""
+    now = utcnow()
+    has_task = select(ScoreTask.id).where(ScoreTask.version_id == FileVersion.id,
+                                          ScoreTask.model_id == model_id).exists()
+    has_score = select(Score.id).where(Score.version_id == FileVersion.id,
+                                       Score.model_id == model_id).exists()
+    ids = list(session.scalars(select(FileVersion.id).where(~has_task, ~has_score)
+                               .order_by(FileVersion.id).limit(limit)))
+    if not ids:
+        return 0
+    rows = [dict(version_id=i, model_id=model_id, state="pending", available_at=now,
+                 worker=None, claims=0, attempts=0, updated_at=now) for i in ids]
+    session.execute(store._insert_ignoring(ScoreTask.__table__, ["version_id", "model_id"]), rows)
+    return len(ids)

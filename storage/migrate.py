@@ -1,0 +1,105 @@
+"""Alembic, driven from code: the migrations ship inside the package.
+
+``upgrade(engine)`` brings any database to the newest revision; it is what
+:func:`storage.open_store` and ``python -m bot db upgrade`` run. Several
+workers starting at once are serialised by a database lock, so only one of
+them migrates.
+
+Developers add a revision after changing :mod:`storage.schema` with::
+
+    python -m storage.migrate revision -m "what changed" [--url sqlite:///tmp/dev.sqlite3]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["MIGRATIONS_DIR", "alembic_config", "head_revision", "current_revision",
+           "upgrade_engine"]
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+_LOCK_NAME = "commons_nsfw_bot_migrate"
+_LOCK_KEY = 7_361_029_114  # any constant: the PostgreSQL advisory lock of this schema
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(connection: Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade_engine(engine: Engine, revision: str = "head") -> None:
+    """Migrate the database behind ``engine`` to ``revision``, one process at a time."""
+    with engine.connect() as connection, _migration_lock(connection):
+        if revision == "head" and current_revision(connection) == head_revision():
+            connection.rollback()
+            return
+        command.upgrade(alembic_config(connection), revision)
+        connection.commit()
+
+
+@contextlib.contextmanager
+def _migration_lock(connection: Connection):
+    name = connection.dialect.name
+    if name == "postgresql":
+        # session-level: DDL commits inside alembic must not drop it
+        connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _LOCK_KEY})
+            connection.commit()
+    elif name in ("mysql", "mariadb"):
+        got = connection.execute(text("SELECT GET_LOCK(:n, 120)"), {"n": _LOCK_NAME}).scalar()
+        connection.commit()
+        if got != 1:
+            from .errors import StorageError
+            raise StorageError("another process has been migrating the database for 2 minutes")
+        try:
+            yield
+        finally:
+            connection.rollback()
+            connection.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": _LOCK_NAME})
+            connection.commit()
+    else:
+        # SQLite: the engine begins every transaction with BEGIN IMMEDIATE, and
+        # SQLite's DDL is transactional, so the migration holds the write lock
+        yield
+
+
+def _main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m storage.migrate")
+    sub = parser.add_subparsers(dest="command", required=True)
+    rev = sub.add_parser("revision", help="autogenerate a new revision from storage.schema")
+    rev.add_argument("-m", "--message", required=True)
+    rev.add_argument("--url", default="sqlite:////tmp/storage-autogenerate.sqlite3",
+                     help="a scratch database at the current head")
+    args = parser.parse_args()
+    from .engine import make_engine
+    engine = make_engine(args.url)
+    upgrade_engine(engine)
+    with engine.connect() as connection:
+        command.revision(alembic_config(connection), message=args.message, autogenerate=True)
+
+
+if __name__ == "__main__":
+    _main()

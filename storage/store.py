@@ -1,0 +1,650 @@
+"""The store: every write is one short transaction, idempotent, and retried on deadlock.
+
+Callers pass and get plain records (:mod:`storage.records`). Each public
+method is one transaction: it either happened completely or not at all, so a
+crash between two calls loses nothing and a repeated call duplicates nothing.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import and_, case, func, or_, select, text, tuple_, update
+from sqlalchemy.dialects import mysql, postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from . import claims as _claims
+from .engine import default_url, describe, make_engine, storage_errors
+from .errors import StorageError
+from .migrate import current_revision, head_revision, upgrade_engine
+from .records import (FINAL_REVIEW_STATES, NSFW_VERDICTS, SFW_VERDICTS, FileVersionIn,
+                      FlaggedVersion, LabelledVersion, PendingVersion, ReviewEntryRecord,
+                      RunRecord, ScoreIn, VerdictIn, VerdictRecord)
+from .schema import (Cursor, File, FileVersion, ReviewEntry, Run, Score, ScoreTask, Verdict)
+from .status import StatusReport, build_status
+from .types import utc, utcnow
+
+__all__ = ["Store", "open_store", "upgrade"]
+
+T = TypeVar("T")
+
+_CHUNK = 400          # rows per IN (...) list: well under every server's parameter limit
+_MESSAGE_MAX = 4000   # error messages are for humans; a traceback's first 4000 characters will do
+_RETRIES = 5
+
+
+def open_store(url: str | None = None, *, data_dir: Path | None = None,
+               busy_timeout: float = 30.0, migrate: bool = True) -> Store:
+    """Open (and migrate) the bot's database.
+
+    :param url: SQLAlchemy URL; None means SQLite at ``data_dir/bot.sqlite3``
+    :param data_dir: the bot's data directory (needed when ``url`` is None)
+    :param busy_timeout: seconds to wait for a lock held by another process
+    :param migrate: apply pending Alembic migrations (the default); without it a
+        database that is not at the newest revision is an error
+    :raises StorageError: the database is down, locked, corrupt or too old
+    """
+    if url is None:
+        if data_dir is None:
+            raise StorageError("open_store needs a database URL or the bot's data directory")
+        url = default_url(data_dir)
+    store = Store(make_engine(url, busy_timeout=busy_timeout))
+    try:
+        if migrate:
+            store.upgrade()
+        else:
+            store.check_revision()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def upgrade(url: str) -> str:
+    """Migrate the database at ``url`` to the newest revision; returns that revision."""
+    store = open_store(url)
+    store.close()
+    return head_revision()
+
+
+class Store:
+    """The bot's memory. Thread-safe; one per process (each holds a connection pool)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.url = describe(engine.url)
+        self.dialect = engine.dialect.name
+
+    # --- lifecycle --------------------------------------------------------
+
+    def upgrade(self) -> None:
+        """Apply pending migrations (several processes may call this at once)."""
+        with storage_errors(self.url):
+            upgrade_engine(self.engine)
+
+    def check_revision(self) -> None:
+        with storage_errors(self.url), self.engine.connect() as connection:
+            current = current_revision(connection)
+        if current != head_revision():
+            raise StorageError(f"database {self.url} is at revision {current}, the code needs "
+                               f"{head_revision()}: run `python -m bot db upgrade`")
+
+    def revision(self) -> str | None:
+        with storage_errors(self.url), self.engine.connect() as connection:
+            return current_revision(connection)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _run(self, work: Callable[[Session], T], *, write: bool = True) -> T:
+        """Run ``work`` in one transaction; retry it whole on a deadlock."""
+        for attempt in range(_RETRIES):
+            try:
+                with storage_errors(self.url), self.engine.connect() as connection:
+                    if self.dialect == "sqlite":
+                        connection = connection.execution_options(sqlite_immediate=write)
+                    with Session(bind=connection, expire_on_commit=False) as session:
+                        with session.begin():
+                            return work(session)
+            except DBAPIError as exc:
+                if attempt + 1 < _RETRIES and _is_retryable(exc):
+                    time.sleep(0.05 * 2 ** attempt)
+                    continue
+                raise
+        raise AssertionError("unreachable")
+
+    def _insert_ignoring(self, table, keys: Sequence[str]):
+        """INSERT that skips rows whose unique ``keys`` already exist."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        if self.dialect == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(keys))
+        return mysql.insert(table).prefix_with("IGNORE")
+
+    # --- ingest -----------------------------------------------------------
+
+    def add_file_versions(self, versions: Iterable[FileVersionIn], *,
+                          cursor: tuple[str, dict] | None = None) -> list[int]:
+        """Store file versions as pending and move a source's cursor, in one transaction.
+
+        Files are matched by page id (the title is updated to the newest one
+        given); versions by (file, sha1), so repeating a call changes nothing.
+        :returns: the version id of each input, in input order
+        """
+        versions = list(versions)
+        now = utcnow()
+
+        def work(session: Session) -> list[int]:
+            file_ids = self._upsert_files(session, versions, now)
+            ids = self._upsert_versions(session, versions, file_ids, now)
+            self._update_current_versions(session, versions, file_ids, ids)
+            if cursor is not None:
+                self._set_cursor(session, cursor[0], cursor[1], now)
+            return ids
+
+        return self._run(work)
+
+    def _upsert_files(self, session: Session, versions: list[FileVersionIn],
+                      now: datetime) -> dict[int, int]:
+        titles = {v.page_id: v.title for v in versions}  # the last title given wins
+        table = File.__table__
+        existing: dict[int, tuple[int, str]] = {}
+        for chunk in _chunks(list(titles)):
+            for row in session.execute(select(File.page_id, File.id, File.title)
+                                       .where(File.page_id.in_(chunk))):
+                existing[row.page_id] = (row.id, row.title)
+        new = [dict(page_id=p, title=t, first_seen_at=now, updated_at=now)
+               for p, t in titles.items() if p not in existing]
+        if new:
+            session.execute(self._insert_ignoring(table, ["page_id"]), new)
+            for chunk in _chunks([row["page_id"] for row in new]):
+                for row in session.execute(select(File.page_id, File.id, File.title)
+                                           .where(File.page_id.in_(chunk))):
+                    existing[row.page_id] = (row.id, row.title)
+        for page_id, title in titles.items():
+            file_id, stored = existing[page_id]
+            if stored != title:  # the page was renamed
+                session.execute(update(File).where(File.id == file_id)
+                                .values(title=title, updated_at=now))
+        return {page_id: file_id for page_id, (file_id, _) in existing.items()}
+
+    def _upsert_versions(self, session: Session, versions: list[FileVersionIn],
+                         file_ids: dict[int, int], now: datetime) -> list[int]:
+        keys = [(file_ids[v.page_id], v.sha1) for v in versions]
+        found = self._version_ids(session, set(keys))
+        missing: dict[tuple[int, str], dict] = {}
+        for key, v in zip(keys, versions):
+            if key not in found and key not in missing:
+                missing[key] = _version_row(v, key[0], now)
+        if missing:
+            session.execute(self._insert_ignoring(FileVersion.__table__, ["file_id", "sha1"]),
+                            list(missing.values()))
+            found.update(self._version_ids(session, set(missing)))
+        return [found[key] for key in keys]
+
+    @staticmethod
+    def _version_ids(session: Session, keys: set[tuple[int, str]]) -> dict[tuple[int, str], int]:
+        found: dict[tuple[int, str], int] = {}
+        by_file: dict[int, list[str]] = {}
+        for file_id, sha1 in keys:
+            by_file.setdefault(file_id, []).append(sha1)
+        for chunk in _chunks(list(by_file)):
+            rows = session.execute(select(FileVersion.file_id, FileVersion.sha1, FileVersion.id)
+                                   .where(FileVersion.file_id.in_(chunk)))
+            for row in rows:
+                if (row.file_id, row.sha1) in keys:
+                    found[(row.file_id, row.sha1)] = row.id
+        return found
+
+    @staticmethod
+    def _update_current_versions(session: Session, versions: list[FileVersionIn],
+                                 file_ids: dict[int, int], ids: list[int]) -> None:
+        newest: dict[int, tuple[datetime | None, int]] = {}
+        for v, version_id in zip(versions, ids):
+            file_id = file_ids[v.page_id]
+            when = utc(v.uploaded_at)
+            best = newest.get(file_id)
+            if best is None or (when is not None and (best[0] is None or when >= best[0])):
+                newest[file_id] = (when, version_id)
+        for file_id, (when, version_id) in newest.items():
+            if when is None:  # no upload time: current only if nothing else is
+                condition = File.current_version_id.is_(None)
+            else:
+                condition = or_(File.current_since.is_(None), File.current_since <= when)
+            session.execute(update(File).where(File.id == file_id, condition)
+                            .values(current_version_id=version_id, current_since=when))
+
+    # --- cursors ----------------------------------------------------------
+
+    def get_cursor(self, name: str) -> dict | None:
+        return self._run(lambda s: s.scalar(select(Cursor.value).where(Cursor.name == name)),
+                         write=False)
+
+    def set_cursor(self, name: str, value: dict) -> None:
+        self._run(lambda s: self._set_cursor(s, name, value, utcnow()))
+
+    def _set_cursor(self, session: Session, name: str, value: dict, now: datetime) -> None:
+        value = json.loads(json.dumps(value))  # fail here, not half-way, on what JSON cannot hold
+        done = session.execute(update(Cursor).where(Cursor.name == name)
+                               .values(value=value, updated_at=now)).rowcount
+        if not done:
+            session.execute(self._insert_ignoring(Cursor.__table__, ["name"]),
+                            [dict(name=name, value=value, updated_at=now)])
+            session.execute(update(Cursor).where(Cursor.name == name)
+                            .values(value=value, updated_at=now))
+
+    def cursors(self) -> dict[str, tuple[dict, datetime]]:
+        rows = self._run(lambda s: s.execute(select(Cursor.name, Cursor.value, Cursor.updated_at)
+                                             .order_by(Cursor.name)).all(), write=False)
+        return {row.name: (row.value, row.updated_at) for row in rows}
+
+    # --- scoring ----------------------------------------------------------
+
+    def claim(self, model_id: str, *, worker: str, limit: int,
+              lease_seconds: float = 600) -> list[PendingVersion]:
+        """Lease up to ``limit`` versions that ``model_id`` has not scored yet.
+
+        Versions another worker holds (lease not expired), versions in failure
+        backoff and given-up versions are skipped. Call :meth:`record_score` /
+        :meth:`record_failure` before the lease expires, or another worker may
+        take the version over.
+        """
+        if limit <= 0:
+            return []
+        claimed = self._run(lambda s: _claims.claim_tasks(
+            s, model_id=model_id, worker=worker, limit=limit, lease_seconds=lease_seconds))
+        if len(claimed) < limit:
+            self._run(lambda s: _claims.add_tasks(s, self, model_id=model_id,
+                                                  limit=max(1000, 4 * limit)))
+            claimed += self._run(lambda s: _claims.claim_tasks(
+                s, model_id=model_id, worker=worker, limit=limit - len(claimed),
+                lease_seconds=lease_seconds))
+        return claimed
+
+    def release(self, version_ids: Iterable[int], model_id: str, *, worker: str) -> int:
+        """Give leased versions back unscored (a worker shutting down cleanly)."""
+        ids = list(version_ids)
+        now = utcnow()
+
+        def work(session: Session) -> int:
+            released = 0
+            for chunk in _chunks(ids):
+                released += session.execute(
+                    update(ScoreTask).where(ScoreTask.model_id == model_id,
+                                            ScoreTask.version_id.in_(chunk),
+                                            ScoreTask.worker == worker,
+                                            ScoreTask.state == "pending")
+                    .values(worker=None, available_at=now, updated_at=now)).rowcount
+            return released
+
+        return self._run(work)
+
+    def record_score(self, version_id: int, model_id: str, score: ScoreIn, *,
+                     worker: str | None = None) -> bool:
+        """Store a score and release the lease. :returns: False if it was already stored."""
+        return self.record_scores([(version_id, model_id, score)], worker=worker)[0]
+
+    def record_scores(self, batch: Iterable[tuple[int, str, ScoreIn]], *,
+                      worker: str | None = None) -> list[bool]:
+        """Store many scores in one transaction (much faster than one by one).
+
+        :returns: per item, True if newly stored, False if that (version, model) was already scored
+        """
+        batch = list(batch)
+        if not batch:
+            return []
+        now = utcnow()
+        rows = [_score_row(version_id, model_id, score, worker, now)
+                for version_id, model_id, score in batch]
+
+        def work(session: Session) -> list[bool]:
+            stmt = self._insert_ignoring(Score.__table__, ["version_id", "model_id"])
+            inserted = set(session.execute(stmt.returning(Score.version_id, Score.model_id),
+                                           rows).tuples())
+            by_model: dict[str, list[int]] = {}
+            for version_id, model_id, _ in batch:
+                by_model.setdefault(model_id, []).append(version_id)
+            for model_id, ids in by_model.items():
+                for chunk in _chunks(sorted(set(ids))):
+                    session.execute(update(ScoreTask)
+                                    .where(ScoreTask.model_id == model_id,
+                                           ScoreTask.version_id.in_(chunk))
+                                    .values(state="done", worker=None, updated_at=now))
+            seen: set[tuple[int, str]] = set()
+            result = []
+            for version_id, model_id, _ in batch:
+                key = (version_id, model_id)
+                result.append(key in inserted and key not in seen)
+                seen.add(key)
+            return result
+
+        return self._run(work)
+
+    def record_failure(self, version_id: int, model_id: str, *, stage: str, kind: str,
+                       message: str, max_attempts: int = 5,
+                       backoff_seconds: float = 3600) -> bool:
+        """Note a transient failure (a download's 503): retry later, with exponential backoff.
+
+        The n-th failure waits ``backoff_seconds * 2**(n-1)``; after
+        ``max_attempts`` failures the version is given up (shown in status).
+        :returns: True if the version is now given up
+        """
+        now = utcnow()
+        message = (message or "")[:_MESSAGE_MAX]
+
+        def work(session: Session) -> bool:
+            session.execute(self._insert_ignoring(ScoreTask.__table__, ["version_id", "model_id"]),
+                            [_new_task(version_id, model_id, now)])
+            task = session.execute(select(ScoreTask.id, ScoreTask.attempts, ScoreTask.state)
+                                   .where(ScoreTask.version_id == version_id,
+                                          ScoreTask.model_id == model_id)
+                                   .with_for_update()).one()
+            if task.state != "pending":  # scored (or given up) meanwhile: nothing to retry
+                return task.state == "given_up"
+            attempts = task.attempts + 1
+            given_up = attempts >= max_attempts
+            delay = backoff_seconds * 2 ** (attempts - 1)
+            session.execute(update(ScoreTask).where(ScoreTask.id == task.id).values(
+                attempts=attempts, state="given_up" if given_up else "pending", worker=None,
+                available_at=now + timedelta(seconds=min(delay, 365 * 86400)),
+                last_stage=stage[:32], last_kind=kind[:64], last_message=message,
+                updated_at=now))
+            return given_up
+
+        return self._run(work)
+
+    def retry_given_up(self, model_id: str) -> int:
+        """Put given-up versions back in the queue (after fixing what made them fail)."""
+        now = utcnow()
+        return self._run(lambda s: s.execute(
+            update(ScoreTask).where(ScoreTask.model_id == model_id, ScoreTask.state == "given_up")
+            .values(state="pending", attempts=0, available_at=now, updated_at=now)).rowcount)
+
+    def has_score(self, version_id: int, model_id: str) -> bool:
+        return self._run(lambda s: s.scalar(select(Score.id).where(
+            Score.version_id == version_id, Score.model_id == model_id)) is not None, write=False)
+
+    def scored_version_ids(self, model_id: str, page_ids: Iterable[int] | None = None) -> set[int]:
+        """Ids of the versions ``model_id`` has scored, optionally only of these pages."""
+        page_ids = None if page_ids is None else list(page_ids)
+
+        def work(session: Session) -> set[int]:
+            query = select(Score.version_id).where(Score.model_id == model_id)
+            if page_ids is None:
+                return set(session.scalars(query))
+            found: set[int] = set()
+            for chunk in _chunks(page_ids):
+                found.update(session.scalars(
+                    query.join(FileVersion, FileVersion.id == Score.version_id)
+                    .join(File, File.id == FileVersion.file_id).where(File.page_id.in_(chunk))))
+            return found
+
+        return self._run(work, write=False)
+
+    def pending_count(self, model_id: str) -> int:
+        """Versions ``model_id`` has not scored and has not given up on (leased or not)."""
+        return self.status(model_id).pending
+
+    # --- runs -------------------------------------------------------------
+
+    def start_run(self, kind: str, *, worker: str) -> int:
+        def work(session: Session) -> int:
+            run = Run(kind=kind, worker=worker, started_at=utcnow(), counts={})
+            session.add(run)
+            session.flush()
+            return run.id
+
+        return self._run(work)
+
+    def finish_run(self, run_id: int, *, counts: dict, error: str | None = None) -> None:
+        counts = json.loads(json.dumps(counts))
+        self._run(lambda s: s.execute(update(Run).where(Run.id == run_id).values(
+            finished_at=utcnow(), counts=counts,
+            error=None if error is None else error[:_MESSAGE_MAX])))
+
+    def runs(self, *, limit: int = 10, kind: str | None = None) -> list[RunRecord]:
+        query = select(Run).order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)
+        if kind is not None:
+            query = query.where(Run.kind == kind)
+        return self._run(lambda s: [_run_record(r) for r in s.scalars(query)], write=False)
+
+    # --- review -----------------------------------------------------------
+
+    def flagged_for_review(self, model_id: str, *, threshold: float, limit: int,
+                           page: str | None = None, current_only: bool = True,
+                           exclude_states: Sequence[str] = FINAL_REVIEW_STATES,
+                           ) -> list[FlaggedVersion]:
+        """Versions scoring at least ``threshold`` that no patroller has judged yet.
+
+        Highest score first. Versions with any verdict, or with a review entry
+        (on ``page``, or on any page when None) in one of ``exclude_states``,
+        are left out; so are versions a later upload replaced (``current_only``).
+        """
+
+        def work(session: Session) -> list[FlaggedVersion]:
+            entry_filter = [ReviewEntry.version_id == FileVersion.id]
+            if page is not None:
+                entry_filter.append(ReviewEntry.page == page)
+            has_verdict = select(Verdict.id).where(Verdict.version_id == FileVersion.id).exists()
+            finished = (select(ReviewEntry.id)
+                        .where(*entry_filter, ReviewEntry.state.in_(list(exclude_states)))
+                        .exists())
+            state = (select(ReviewEntry.state).where(*entry_filter)
+                     .order_by(ReviewEntry.updated_at.desc()).limit(1).scalar_subquery())
+            query = (select(FileVersion, File.page_id, File.title, Score, state.label("state"))
+                     .join(File, File.id == FileVersion.file_id)
+                     .join(Score, Score.version_id == FileVersion.id)
+                     .where(Score.model_id == model_id, Score.score >= threshold,
+                            or_(Score.error_kind.is_(None), Score.partial.is_(True)),
+                            ~has_verdict, ~finished)
+                     .order_by(Score.score.desc(), FileVersion.id)
+                     .limit(limit))
+            if current_only:
+                query = query.where(or_(File.current_version_id.is_(None),
+                                        File.current_version_id == FileVersion.id))
+            return [_flagged(row) for row in session.execute(query)]
+
+        return self._run(work, write=False)
+
+    def upsert_review_entry(self, version_id: int, *, page: str, state: str,
+                            revid: int | None = None) -> None:
+        now = utcnow()
+
+        def work(session: Session) -> None:
+            session.execute(self._insert_ignoring(ReviewEntry.__table__, ["version_id", "page"]),
+                            [dict(version_id=version_id, page=page, state=state, revid=revid,
+                                  created_at=now, updated_at=now)])
+            session.execute(update(ReviewEntry)
+                            .where(ReviewEntry.version_id == version_id, ReviewEntry.page == page)
+                            .values(state=state, revid=revid, updated_at=now))
+
+        self._run(work)
+
+    def review_entries(self, page: str, *, states: Iterable[str] | None = None,
+                       ) -> list[ReviewEntryRecord]:
+        query = (select(ReviewEntry, File.page_id, File.title)
+                 .join(FileVersion, FileVersion.id == ReviewEntry.version_id)
+                 .join(File, File.id == FileVersion.file_id)
+                 .where(ReviewEntry.page == page)
+                 .order_by(ReviewEntry.created_at, ReviewEntry.id))
+        if states is not None:
+            query = query.where(ReviewEntry.state.in_(list(states)))
+        return self._run(lambda s: [
+            ReviewEntryRecord(version_id=e.version_id, page_id=page_id, title=title, page=e.page,
+                              state=e.state, revid=e.revid, created_at=e.created_at,
+                              updated_at=e.updated_at)
+            for e, page_id, title in s.execute(query)], write=False)
+
+    def record_verdict(self, verdict: VerdictIn) -> bool:
+        """Store a patroller's verdict. :returns: False if this (version, reviewer, revid) was stored."""
+        row = dict(version_id=verdict.version_id, reviewer=verdict.reviewer,
+                   verdict=verdict.verdict, revid=verdict.revid or 0,
+                   timestamp=verdict.timestamp, trusted=bool(verdict.trusted),
+                   comment=verdict.comment, recorded_at=utcnow())
+        stmt = self._insert_ignoring(Verdict.__table__, ["version_id", "reviewer", "revid"])
+        return self._run(lambda s: bool(s.execute(stmt.returning(Verdict.id), [row]).all()))
+
+    def verdicts(self, version_id: int | None = None, trusted: bool | None = None,
+                 ) -> list[VerdictRecord]:
+        query = (select(Verdict, File.title)
+                 .join(FileVersion, FileVersion.id == Verdict.version_id)
+                 .join(File, File.id == FileVersion.file_id)
+                 .order_by(Verdict.timestamp, Verdict.id))
+        if version_id is not None:
+            query = query.where(Verdict.version_id == version_id)
+        if trusted is not None:
+            query = query.where(Verdict.trusted.is_(trusted))
+        return self._run(lambda s: [
+            VerdictRecord(id=v.id, version_id=v.version_id, title=title, reviewer=v.reviewer,
+                          verdict=v.verdict, revid=v.revid or None, timestamp=v.timestamp,
+                          trusted=v.trusted, comment=v.comment)
+            for v, title in s.execute(query)], write=False)
+
+    def retire_reviewed(self, page: str, *, older_than: timedelta,
+                        trusted_only: bool = True) -> list[int]:
+        """Mark entries on ``page`` whose (trusted) verdict is older than ``older_than`` as
+        retired, so the page can drop them. :returns: their version ids"""
+        now = utcnow()
+        cutoff = now - older_than
+
+        def work(session: Session) -> list[int]:
+            verdict = select(Verdict.id).where(Verdict.version_id == ReviewEntry.version_id,
+                                               Verdict.timestamp <= cutoff)
+            if trusted_only:
+                verdict = verdict.where(Verdict.trusted.is_(True))
+            ids = list(session.scalars(
+                select(ReviewEntry.version_id)
+                .where(ReviewEntry.page == page,
+                       ReviewEntry.state.not_in(["retired", "removed"]), verdict.exists())
+                .order_by(ReviewEntry.version_id)))
+            for chunk in _chunks(ids):
+                session.execute(update(ReviewEntry)
+                                .where(ReviewEntry.page == page, ReviewEntry.version_id.in_(chunk))
+                                .values(state="retired", updated_at=now))
+            return ids
+
+        return self._run(work)
+
+    # --- learning ---------------------------------------------------------
+
+    def labelled_versions(self, *, trusted_only: bool = True) -> list[LabelledVersion]:
+        """Versions with a human label, the latest labelling verdict winning."""
+
+        def work(session: Session) -> list[LabelledVersion]:
+            query = (select(Verdict.version_id, Verdict.verdict)
+                     .where(Verdict.verdict.in_(sorted(NSFW_VERDICTS | SFW_VERDICTS)))
+                     .order_by(Verdict.timestamp, Verdict.id))
+            if trusted_only:
+                query = query.where(Verdict.trusted.is_(True))
+            labels = {row.version_id: ("nsfw" if row.verdict in NSFW_VERDICTS else "sfw")
+                      for row in session.execute(query)}
+            scores: dict[int, dict[str, float]] = {}
+            out: list[LabelledVersion] = []
+            ids = sorted(labels)
+            for chunk in _chunks(ids):
+                for row in session.execute(select(Score.version_id, Score.model_id, Score.score)
+                                           .where(Score.version_id.in_(chunk),
+                                                  Score.score.is_not(None))):
+                    scores.setdefault(row.version_id, {})[row.model_id] = row.score
+                for version, title in session.execute(
+                        select(FileVersion, File.title).join(File, File.id == FileVersion.file_id)
+                        .where(FileVersion.id.in_(chunk)).order_by(FileVersion.id)):
+                    out.append(LabelledVersion(
+                        version_id=version.id, title=title, url=version.url,
+                        thumb_url=version.thumb_url, label=labels[version.id],
+                        categories=tuple(version.categories or ()),
+                        scores=scores.get(version.id, {})))
+            return out
+
+        return self._run(work, write=False)
+
+    # --- status -----------------------------------------------------------
+
+    def status(self, model_id: str | None = None, *, runs: int = 5) -> StatusReport:
+        """What an operator asks: queue, results, errors, verdicts, cursors, recent runs.
+
+        :param model_id: the model to count for; None: the one that scored last
+        """
+        return self._run(lambda s: build_status(s, model_id=model_id, runs=runs,
+                                                url=self.url, now=utcnow()), write=False)
+
+
+# --- helpers --------------------------------------------------------------
+
+
+def _chunks(items: Sequence, size: int = _CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    orig = exc.orig
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate in ("40P01", "40001"):  # PostgreSQL deadlock / serialization failure
+        return True
+    args = getattr(orig, "args", ())
+    return bool(args) and args[0] in (1213, 1020)  # MariaDB deadlock / record changed
+
+
+def _version_row(v: FileVersionIn, file_id: int, now: datetime) -> dict:
+    return dict(file_id=file_id, sha1=v.sha1, mime=v.mime, media_type=v.media_type,
+                size=v.size, width=v.width, height=v.height,
+                duration=None if v.duration is None else float(v.duration),
+                uploader=v.uploader, uploaded_at=v.uploaded_at, url=v.url, thumb_url=v.thumb_url,
+                categories=list(v.categories or ()), source=v.source, log_id=v.log_id,
+                ingested_at=now)
+
+
+def _new_task(version_id: int, model_id: str, now: datetime) -> dict:
+    return dict(version_id=version_id, model_id=model_id, state="pending", available_at=now,
+                worker=None, claims=0, attempts=0, updated_at=now)
+
+
+def _score_row(version_id: int, model_id: str, s: ScoreIn, worker: str | None,
+               now: datetime) -> dict:
+    frames = [[int(i), None if t is None else float(t), float(v)] for i, t, v in s.frames]
+    return dict(version_id=version_id, model_id=model_id,
+                flagged=None if s.flagged is None else bool(s.flagged),
+                score=None if s.score is None else float(s.score),
+                media_type=s.media_type, frames=frames,
+                flagged_share=None if s.flagged_share is None else float(s.flagged_share),
+                evidence_index=None if s.evidence_index is None else int(s.evidence_index),
+                evidence_time=None if s.evidence_time is None else float(s.evidence_time),
+                error_kind=s.error_kind,
+                error_message=None if s.error_message is None else s.error_message[:_MESSAGE_MAX],
+                partial=bool(s.partial),
+                timings={k: float(v) for k, v in (s.timings or {}).items()},
+                scored_at=s.scored_at or now, worker=worker)
+
+
+def _run_record(run: Run) -> RunRecord:
+    return RunRecord(id=run.id, kind=run.kind, worker=run.worker, started_at=run.started_at,
+                     finished_at=run.finished_at, counts=dict(run.counts or {}), error=run.error)
+
+
+def _flagged(row) -> FlaggedVersion:
+    version, page_id, title, score, state = row
+    return FlaggedVersion(
+        version_id=version.id, page_id=page_id, title=title, sha1=version.sha1,
+        mime=version.mime, media_type=score.media_type or version.media_type, size=version.size,
+        width=version.width, height=version.height, duration=version.duration,
+        uploader=version.uploader, uploaded_at=version.uploaded_at, url=version.url,
+        thumb_url=version.thumb_url, model_id=score.model_id, score=score.score,
+        flagged_share=score.flagged_share,
+        frames=tuple((int(i), t, float(v)) for i, t, v in (score.frames or ())),
+        evidence_index=score.evidence_index, evidence_time=score.evidence_time,
+        partial=score.partial, scored_at=score.scored_at, review_state=state)
