@@ -114,7 +114,14 @@ def _spread_by_time(delays: list[float], count: int) -> list[int]:
     t = starts[-1] + delays[-1] if delays else 0.0
     if len(delays) <= count:
         return list(range(len(delays)))
-    return sorted({bisect.bisect_right(starts, (j + 0.5) * t / count) - 1 for j in range(count)})
+    chosen = {bisect.bisect_right(starts, (j + 0.5) * t / count + 1e-9) - 1 for j in range(count)}
+    # A frame shown for long absorbs several targets: top up with evenly spread
+    # other frames so brief frames are looked at too and the vote has `count` voices.
+    for i in spread_indices(len(delays), count):
+        if len(chosen) >= count:
+            break
+        chosen.add(i)
+    return sorted(chosen)
 
 
 def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: MediaLimits,

@@ -76,6 +76,11 @@ class _Sampler:
         self.deadline = deadline
         self.time_base: Fraction = stream.time_base or Fraction(1, 1000)
         self.start = float(stream.start_time * self.time_base) if stream.start_time is not None else 0.0
+        rate = stream.average_rate or stream.guessed_rate
+        #: frames per second when plausible (a hostile header may claim 0 or millions)
+        self.rate = float(rate) if rate and 0 < float(rate) < 1000 else None
+        #: an MPEG elementary stream has no timestamps: FFmpeg guesses them
+        self.timestamps = container.format.name != "mpegvideo"
 
     def duration(self) -> float | None:
         """Seconds from the stream, the container, or frame count / frame rate; None if unknown."""
@@ -84,11 +89,9 @@ class _Sampler:
             candidates.append(float(self.stream.duration * self.time_base))
         if self.container.duration:
             candidates.append(self.container.duration / av.time_base)
-        rate = self.stream.average_rate or self.stream.base_rate
-        sane_rate = float(rate) if rate and 0 < float(rate) < 1000 else None
-        if self.stream.frames and sane_rate:
-            candidates.append(self.stream.frames / sane_rate)
-        shortest = 1.0 / sane_rate if sane_rate else 1e-3  # a video lasts at least one frame
+        if self.stream.frames and self.rate:
+            candidates.append(self.stream.frames / self.rate)
+        shortest = 1.0 / self.rate if self.rate else 1e-3  # a video lasts at least one frame
         for d in candidates:
             if math.isfinite(d) and d >= shortest:
                 return d
@@ -183,7 +186,10 @@ class _Sampler:
                     break
                 self._spend(frame)
                 if index % stride == 0:
-                    pool.append((index, self._keep(frame, self._time(frame))))
+                    t = self._time(frame) if self.timestamps else None
+                    if t is None and self.rate:
+                        t = self.start + index / self.rate
+                    pool.append((index, self._keep(frame, t, index=index)))
                     if len(pool) >= 2 * self.count:
                         pool, stride = pool[::2], stride * 2
                 index += 1
@@ -215,7 +221,7 @@ class _Sampler:
             return None
         return float(pts * self.time_base)
 
-    def _keep(self, frame, t: float | None) -> Frame:
+    def _keep(self, frame, t: float | None, *, index: int | None = None) -> Frame:
         w, h = frame.width, frame.height
         short = min(w, h)
         if short >= 2 * self.decode_size:
@@ -223,14 +229,13 @@ class _Sampler:
             w, h = max(1, round(w * scale)), max(1, round(h * scale))
         image = frame.to_image(width=w, height=h)
         rel = None if t is None else round(t - self.start, 6)
-        return Frame(image, self._index(rel), rel)
+        return Frame(image, self._index(rel) if index is None else index, rel)
 
     def _index(self, t: float | None) -> int:
         """Frame number at ``t`` (after seeks the decoder's own count restarts)."""
-        rate = self.stream.average_rate or self.stream.guessed_rate
-        if t is None or not rate or not 0 < float(rate) < 1000:
+        if t is None or not self.rate:
             return self.deadline.frames - 1
-        return max(0, round(t * float(rate)))
+        return max(0, round(t * self.rate))
 
     def _timeout(self, have: int) -> MediaError:
         return MediaError("timeout", f"stopped after {self.deadline.elapsed:.1f} s with {have} "

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 __all__ = ["photo", "encode_image", "make_video", "make_animation", "make_audio",
-           "has_encoder", "AV1_ENCODERS", "png_chunk", "moving_frame"]
+           "has_encoder", "AV1_ENCODERS", "png_chunk", "moving_frame", "frame_number"]
 
 #: AV1 encoders PyAV may find in its bundled FFmpeg, fastest first
 AV1_ENCODERS = ("libsvtav1", "librav1e", "libaom-av1")
@@ -47,12 +47,31 @@ def encode_image(im: Image.Image, fmt: str, **params) -> bytes:
 
 
 def moving_frame(i: int, width: int, height: int) -> np.ndarray:
-    """A frame that tells its number: the red level is i mod 256, a bar grows with i."""
+    """A frame that tells its number: 16 blocks in the top half spell ``i`` in binary
+    (white = 1; read back with :func:`frame_number`), a green bar moves below them."""
     a = np.zeros((height, width, 3), np.uint8)
     a[..., 0] = (i * 7) % 256
-    a[:, : (i * 3) % width, 1] = 200
-    a[: (i % height), :, 2] = 120
+    a[height // 2:, : (i * 3) % width, 1] = 200
+    bw, bh = width // 8, height // 4
+    for bit in range(16):
+        if i >> bit & 1:
+            row, col = divmod(bit, 8)
+            a[row * bh:(row + 1) * bh, col * bw:(col + 1) * bw] = 255
     return a
+
+
+def frame_number(image) -> int:
+    """The number :func:`moving_frame` wrote into ``image`` (robust to lossy codecs)."""
+    a = np.asarray(image.convert("L") if hasattr(image, "convert") else image, dtype=np.float32)
+    height, width = a.shape[:2]
+    bw, bh = width // 8, height // 4
+    n = 0
+    for bit in range(16):
+        row, col = divmod(bit, 8)
+        block = a[row * bh + bh // 4:(row + 1) * bh - bh // 4, col * bw + bw // 4:(col + 1) * bw - bw // 4]
+        if block.mean() > 160:
+            n |= 1 << bit
+    return n
 
 
 def make_video(path: Path, *, codec: str = "libvpx-vp9", fmt: str | None = None,
