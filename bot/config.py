@@ -66,6 +66,13 @@ class Settings:
     overlap_seconds: int = 120
     #: most uploads a single ``run`` ingests (None: no limit)
     max_files_per_run: int | None = None
+    #: downloaded thumbnails of flagged files kept in ``data_dir/thumbs`` (oldest go first)
+    keep_flagged_thumbs: int = 10_000
+
+    # --- schedule (``python -m bot serve``) ----------------------------------
+    poll_interval_seconds: int = 300
+    publish_interval_seconds: int = 900
+    harvest_interval_seconds: int = 900
 
     # --- review page --------------------------------------------------------
     review_page: str = "User:CommonsNsfwBot/Review"
