@@ -1,15 +1,26 @@
 """What a runtime needs to know about a model besides its weights (torch-free, JSON-serialisable)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 from .preprocess import PreprocessConfig
 
-__all__ = ["ModelCard", "nsfw_index"]
+__all__ = ["DEFAULT_MODEL", "ModelCard", "nsfw_index", "is_checkpoint"]
+
+DEFAULT_MODEL = "opennsfw_resnet50_1by2"
 
 #: label names that mean "not safe for work", compared case-insensitively
 NSFW_LABELS = ("nsfw",)
+
+
+def is_checkpoint(spec: str | os.PathLike) -> bool:
+    """True when ``spec`` names a checkpoint file rather than a timm name or hub id."""
+    spec = os.fspath(spec)
+    return not spec.startswith(("hf-hub:", "local-dir:")) and (
+        Path(spec).is_file() or spec.endswith(".safetensors"))
 
 
 def nsfw_index(label_names: Sequence[str] | None, nsfw_label: str | None = None) -> int:

@@ -24,21 +24,13 @@ import timm
 from torch import nn
 
 from . import opennsfw  # noqa: F401 - registers opennsfw_resnet50_1by2 with timm
-from .model_card import ModelCard, nsfw_index
+from .model_card import DEFAULT_MODEL, ModelCard, is_checkpoint, nsfw_index
 from .preprocess import PreprocessConfig
 
 __all__ = ["DEFAULT_MODEL", "CHECKPOINT_FORMAT", "load_model", "save_checkpoint", "load_checkpoint",
            "weights_sha256", "is_checkpoint"]
 
-DEFAULT_MODEL = opennsfw.MODEL_NAME
 CHECKPOINT_FORMAT = "commons-nsfw-bot/checkpoint/1"
-
-
-def is_checkpoint(spec: str | os.PathLike) -> bool:
-    """True when ``spec`` names a checkpoint file rather than a timm name or hub id."""
-    spec = os.fspath(spec)
-    return not spec.startswith(("hf-hub:", "local-dir:")) and (
-        Path(spec).is_file() or spec.endswith(".safetensors"))
 
 
 def load_model(spec: str | os.PathLike, *, nsfw_label: str | None = None) -> tuple[nn.Module, ModelCard]:

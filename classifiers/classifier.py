@@ -1,0 +1,116 @@
+"""A model on a runtime, behind one small interface: images in, P(nsfw) out."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from .model_card import DEFAULT_MODEL, ModelCard, nsfw_index
+from .preprocess import preprocess
+from .runtimes import Runtime, resolve_runtime
+
+__all__ = ["Classifier", "load_classifier"]
+
+
+class Classifier:
+    """A loaded model: :meth:`preprocess` one frame, :meth:`predict` a batch.
+
+    :param batch_size: the largest batch handed to the runtime at once
+    """
+
+    def __init__(self, card: ModelCard, backend: Runtime, *, batch_size: int) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be >= 1")
+        self.card = card
+        self.backend = backend
+        self.batch_size = batch_size
+
+    @property
+    def model_id(self) -> str:
+        """``name@<12 hex of the weights sha256>``."""
+        return self.card.model_id
+
+    @property
+    def runtime(self) -> str:
+        """``torch-cuda`` | ``torch-cpu`` | ``onnxruntime``."""
+        return self.backend.name
+
+    @property
+    def decode_size(self) -> int:
+        """The side a decoder should keep at least (a draft-decoding hint)."""
+        return self.card.preprocess.decode_size
+
+    @property
+    def label_names(self) -> tuple[str, ...]:
+        return self.card.label_names
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        """One RGB frame as the model's float32 CHW input."""
+        return preprocess(image, self.card.preprocess)
+
+    def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """Class probabilities (N, classes) for a batch of preprocessed frames."""
+        if len(batch) == 0:
+            return np.zeros((0, len(self.label_names)), np.float32)
+        parts = [self.backend.probabilities(batch[i:i + self.batch_size])
+                 for i in range(0, len(batch), self.batch_size)]
+        return np.concatenate(parts).astype(np.float32, copy=False)
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """P(nsfw) per frame (float32), for a batch of preprocessed frames."""
+        return self.probabilities(batch)[:, self.card.nsfw_index]
+
+    def score_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """P(nsfw) per image."""
+        if not images:
+            return np.zeros((0,), np.float32)
+        return self.predict(np.stack([self.preprocess(image) for image in images]))
+
+    def __repr__(self) -> str:
+        return f"Classifier({self.model_id!r}, runtime={self.runtime!r}, batch_size={self.batch_size})"
+
+
+def load_classifier(model: str | os.PathLike = DEFAULT_MODEL, runtime: str = "auto",
+                    batch_size: int | None = None, *, device: str | None = None,
+                    precision: str | None = None, nsfw_label: str | None = None,
+                    threads: int | None = None) -> Classifier:
+    """Load a model onto a runtime.
+
+    :param model: a timm name, an ``hf-hub:`` id, or a checkpoint from ``classifiers train``
+    :param runtime: ``auto`` (CUDA if present, else onnxruntime), ``torch-cuda``,
+        ``torch-cpu`` or ``onnxruntime``; onnxruntime exports the model once and
+        afterwards scores from the cached export without importing torch
+    :param batch_size: None: the runtime's default (256 on CUDA, 16 on CPUs)
+    :param device: torch device for torch runtimes (default ``cuda`` / ``cpu``)
+    :param precision: torch runtimes: ``fp32``, ``bf16``, ``fp16`` (default bf16/fp16 on CUDA, fp32 on CPU)
+    :param nsfw_label: which label means NSFW, when the model's label names do not say
+    :param threads: CPU threads for inference (default: one per core)
+    """
+    runtime = resolve_runtime(runtime)
+    if runtime == "onnxruntime":
+        from .runtimes import onnx_cache
+        from .runtimes.onnx_runtime import OnnxRuntime
+
+        hit = onnx_cache.lookup(model)
+        if hit is None:
+            from .runtimes.onnx_export import cached_export
+
+            hit = cached_export(model, nsfw_label=nsfw_label)
+        path, card = hit
+        card = dataclasses.replace(card, nsfw_index=nsfw_index(card.label_names, nsfw_label))
+        backend: Runtime = OnnxRuntime(path, threads=threads)
+    else:
+        from .models import load_model
+        from .runtimes.torch_runtime import TorchRuntime
+
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
+        net, card = load_model(model, nsfw_label=nsfw_label)
+        backend = TorchRuntime(net, device=device or ("cuda" if runtime == "torch-cuda" else "cpu"),
+                               precision=precision)
+    return Classifier(card, backend, batch_size=batch_size or backend.default_batch_size)
