@@ -1,0 +1,216 @@
+"""An evaluation as files: ROC and precision-recall plots (PNG), a score histogram, report.md, results.json.
+
+Plots use :class:`matplotlib.figure.Figure` directly (the Agg canvas, no pyplot
+state, no display), so reports can be written from threads, cron and CI.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .evaluate import Evaluation, ModelEvaluation
+
+__all__ = ["write_report", "plot_roc", "plot_pr", "plot_histogram"]
+
+#: thresholds every report lists besides the chosen one (Yahoo's 0.2 / 0.8 guidance and the middle)
+REFERENCE_THRESHOLDS = (0.2, 0.5, 0.8)
+MAX_CATEGORY_ROWS = 40
+MAX_EXAMPLES = 10
+
+
+def _figure():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 4.5), dpi=100, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def plot_roc(evaluations: Sequence[ModelEvaluation], path: Path) -> Path:
+    fig, ax = _figure()
+    for ev in evaluations:
+        ax.plot(ev.roc.fpr, ev.roc.tpr, label=f"{ev.model} (AUC {ev.auc:.3f})", drawstyle="default")
+        if ev.operating is not None:
+            ax.plot([ev.operating.fpr], [ev.operating.recall], "o", color=ax.lines[-1].get_color())
+    ax.plot([0, 1], [0, 1], ":", color="grey", linewidth=1)
+    ax.set(xlabel="false positive rate (safe files flagged)", ylabel="true positive rate (NSFW found)",
+           title="ROC", xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(loc="lower right", fontsize="small")
+    fig.savefig(path)
+    return path
+
+
+def plot_pr(evaluations: Sequence[ModelEvaluation], path: Path, *, target_precision: float) -> Path:
+    fig, ax = _figure()
+    for ev in evaluations:
+        ax.step(ev.pr.recall, ev.pr.precision, where="post", label=f"{ev.model} (AP {ev.average_precision:.3f})")
+        if ev.operating is not None and ev.operating.precision is not None:
+            ax.plot([ev.operating.recall], [ev.operating.precision], "o", color=ax.lines[-1].get_color())
+    ax.axhline(target_precision, linestyle="--", color="grey", linewidth=1, label=f"target {target_precision:g}")
+    ax.set(xlabel="recall (NSFW found)", ylabel="precision (review page correct)", title="Precision-recall",
+           xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(loc="lower left", fontsize="small")
+    fig.savefig(path)
+    return path
+
+
+def plot_histogram(evaluations: Sequence[ModelEvaluation], path: Path) -> Path:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 2.2 * len(evaluations) + 0.8), dpi=100, layout="constrained")
+    axes = fig.subplots(len(evaluations), 1, squeeze=False)[:, 0]
+    bins = np.linspace(0, 1, 41)
+    for ax, ev in zip(axes, evaluations):
+        scores = np.clip(ev.scores, 0, 1)
+        ax.hist(scores[ev.labels == 0], bins=bins, alpha=0.6, label="labelled safe")
+        ax.hist(scores[ev.labels == 1], bins=bins, alpha=0.6, label="labelled NSFW")
+        if ev.threshold is not None:
+            ax.axvline(ev.threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {ev.threshold:.3f}")
+        ax.set_yscale("log")
+        ax.set(title=ev.model, xlabel="score P(nsfw)", ylabel="files")
+        ax.legend(fontsize="small")
+    fig.savefig(path)
+    return path
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _per_day(value: float) -> str:
+    return f"{value:,.0f}" if value >= 10 else f"{value:.1f}"
+
+
+def write_report(evaluation: Evaluation, out: str | Path) -> Path:
+    """Write plots, ``report.md``, ``results.json`` and ``scores.csv`` into ``out``; returns report.md's path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    evs = evaluation.models
+    plot_roc(evs, out / "roc.png")
+    plot_pr(evs, out / "pr.png", target_precision=evaluation.target_precision)
+    plot_histogram(evs, out / "scores.png")
+    _write_scores_csv(evaluation, out / "scores.csv")
+    (out / "results.json").write_text(json.dumps(_results(evaluation), indent=2, default=_json_default) + "\n")
+    path = out / "report.md"
+    path.write_text(_markdown(evaluation), encoding="utf-8")
+    return path
+
+
+def _markdown(evaluation: Evaluation) -> str:
+    evs = evaluation.models
+    first = evs[0]
+    n, positives = first.labels.size, int(first.labels.sum())
+    target = evaluation.target_precision
+    lines = [f"# Evaluation: {' vs '.join(ev.model for ev in evs)}", ""]
+    lines += [f"- Data: {evaluation.source} - {n} files scored, {positives} labelled NSFW, {n - positives} safe"
+              + (f"; {len(evaluation.errors)} could not be scored (listed below)" if evaluation.errors else ""),
+              f"- Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"]
+    if evaluation.note:
+        lines.append(f"- Note: {evaluation.note}")
+    lines += [f"- Review volume assumes {evaluation.uploads_per_day:,.0f} uploads/day ({evaluation.uploads_source})"
+              f" and an NSFW share among uploads of {first.prevalence:.2%}"
+              f" ({'given' if evaluation.prevalence_given else 'this set' + chr(39) + 's own: usually far above real uploads'})",
+              ""]
+    ks = sorted(first.precision_at)
+    lines += ["## Summary", "",
+              "| model | AUC | average precision | " + " | ".join(f"P@{k}" for k in ks)
+              + f" | threshold for precision {target:g} | recall there | FPR there | review entries/day |",
+              "|---" * (7 + len(ks)) + "|"]
+    for ev in evs:
+        op = ev.operating
+        lines.append(f"| {ev.model} | {_fmt(ev.auc)} | {_fmt(ev.average_precision)} | "
+                     + " | ".join(_fmt(ev.precision_at[k], 2) for k in ks) + " | "
+                     + (f"{op.threshold:.4f} | {op.recall:.3f} | {op.fpr:.4f} | {_per_day(op.per_day)} |" if op
+                        else f"not reached on this set | - | - | - |"))
+    lines += ["", "![ROC](roc.png) ![Precision-recall](pr.png)", "", "![Score histogram](scores.png)", ""]
+    lines += ["## Reading this report", "",
+              f"- **Threshold for precision {target:g}**: the lowest threshold at which at least {target:.0%} of the "
+              "flagged files in this set are NSFW; lowest, so that it finds the most. The bot flags "
+              "`score >= threshold` (`--threshold`, `threshold` in bot.toml or on the config page).",
+              "- **Review entries/day** = uploads/day x (NSFW share x recall + (1 - NSFW share) x FPR): the false "
+              "positive rate on safe uploads dominates, because safe uploads vastly outnumber NSFW ones.",
+              "- **P@k**: the share of NSFW among the k highest-scoring files, i.e. how right the top of a review "
+              "page of k entries would be.",
+              "- A set built from reviewed files holds mostly files the old model flagged: its curves describe "
+              "the high-score region well and the rest poorly. See docs/evaluation.md.", ""]
+    lines += ["## Operating points", "", "| model | threshold | flagged | precision | recall | FPR | review entries/day |",
+              "|---|---|---|---|---|---|---|"]
+    for ev in evs:
+        for op in ev.operating_points:
+            lines.append(f"| {ev.model} | {op.threshold:.4f} | {op.flagged} | {_fmt(op.precision)} | {op.recall:.3f} "
+                         f"| {op.fpr:.4f} | {_per_day(op.per_day)} |")
+    lines.append("")
+    if any(ev.categories for ev in evs):
+        lines += ["## By category", "",
+                  "Files count once per category they are in; AUC needs both labels in the category. "
+                  "Precision and recall at each model's chosen threshold.", "",
+                  "| model | category | files | NSFW | AUC | flagged | precision | recall | safe flagged |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for ev in evs:
+            for row in ev.categories[:MAX_CATEGORY_ROWS]:
+                lines.append(f"| {ev.model} | {row.category} | {row.files} | {row.nsfw} | {_fmt(row.auc)} | "
+                             f"{row.flagged} | {_fmt(row.precision, 2)} | {_fmt(row.recall, 2)} | {row.false_positives} |")
+            if len(ev.categories) > MAX_CATEGORY_ROWS:
+                lines.append(f"| {ev.model} | ... {len(ev.categories) - MAX_CATEGORY_ROWS} more in results.json | "
+                             "| | | | | | |")
+        lines.append("")
+    lines += ["## Hardest files", ""]
+    for ev in evs:
+        safe = np.flatnonzero(ev.labels == 0)
+        nsfw = np.flatnonzero(ev.labels == 1)
+        top_safe = safe[np.argsort(-ev.scores[safe], kind="mergesort")][:MAX_EXAMPLES]
+        low_nsfw = nsfw[np.argsort(ev.scores[nsfw], kind="mergesort")][:MAX_EXAMPLES]
+        lines.append(f"**{ev.model}** - highest-scoring safe files: "
+                     + ", ".join(f"`{evaluation.keys[i]}` {ev.scores[i]:.3f}" for i in top_safe))
+        lines.append("")
+        lines.append(f"**{ev.model}** - lowest-scoring NSFW files: "
+                     + ", ".join(f"`{evaluation.keys[i]}` {ev.scores[i]:.3f}" for i in low_nsfw))
+        lines.append("")
+    if evaluation.errors:
+        lines += ["## Files not scored", ""]
+        lines += [f"- `{key}`: {message}" for key, message in sorted(evaluation.errors.items())]
+        lines.append("")
+    lines += ["Files: `roc.png`, `pr.png`, `scores.png`, `results.json` (all figures), "
+              "`scores.csv` (every file's scores).", ""]
+    return "\n".join(lines)
+
+
+def _write_scores_csv(evaluation: Evaluation, path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as fp:
+        writer = csv.writer(fp)
+        writer.writerow(["key", "label", "categories", *(ev.model for ev in evaluation.models)])
+        for i, key in enumerate(evaluation.keys):
+            writer.writerow([key, "nsfw" if evaluation.models[0].labels[i] else "sfw",
+                             "|".join(evaluation.categories[i]),
+                             *(f"{ev.scores[i]:.6f}" for ev in evaluation.models)])
+
+
+def _results(evaluation: Evaluation) -> dict:
+    return {
+        "source": evaluation.source, "target_precision": evaluation.target_precision,
+        "uploads_per_day": evaluation.uploads_per_day, "uploads_source": evaluation.uploads_source,
+        "errors": evaluation.errors,
+        "models": [{
+            "model": ev.model, "files": int(ev.labels.size), "nsfw": int(ev.labels.sum()),
+            "auc": ev.auc, "average_precision": ev.average_precision,
+            "precision_at": {str(k): v for k, v in ev.precision_at.items()},
+            "threshold": ev.threshold, "operating": ev.operating and asdict(ev.operating),
+            "operating_points": [asdict(op) for op in ev.operating_points],
+            "categories": [asdict(row) for row in ev.categories],
+        } for ev in evaluation.models],
+    }
+
+
+def _json_default(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
