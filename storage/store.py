@@ -313,8 +313,8 @@ class Store:
 
         def work(session: Session) -> list[bool]:
             stmt = self._insert_ignoring(Score.__table__, ["version_id", "model_id"])
-            inserted = set(session.execute(stmt.returning(Score.version_id, Score.model_id),
-                                           rows).tuples())
+            inserted = {tuple(row) for row in session.execute(
+                stmt.returning(Score.version_id, Score.model_id), rows)}
             by_model: dict[str, list[int]] = {}
             for version_id, model_id, _ in batch:
                 by_model.setdefault(model_id, []).append(version_id)
