@@ -1,0 +1,155 @@
+"""Harvesting: verdicts read back from the review page's history, with who, when and where.
+
+The page history is walked revision by revision from the last one harvested
+(cursor ``review-harvest:<page>``). A verdict is an edit that changes an
+entry's ``verdict=``: it is attributed to that revision's user, timestamp and
+revision id, and stored with the entry's ``comment=`` as it stood then.
+Editing only a comment is not a verdict.
+
+* Only members of ``settings.trusted_groups`` (from ``list=users&usprop=groups``)
+  count: their verdicts mark the entry ``reviewed`` (``unsure`` keeps it on the
+  page). Everyone else's verdicts are stored as untrusted and reported, never
+  applied.
+* A malformed entry (no id, an id storage does not know, an unknown verdict)
+  is reported once, at the revision that introduced it, and skipped.
+* Entries with a trusted verdict older than ``settings.reviewed_retention_hours``
+  are retired; the next publish moves them to the archive.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from bot.config import Settings
+
+from .onwiki_config import effective_settings
+from .page import parse_entries
+
+__all__ = ["HarvestReport", "Untrusted", "harvest_verdicts"]
+
+CURSOR = "review-harvest:{page}"
+
+
+@dataclass(frozen=True)
+class Untrusted:
+    """A verdict by someone outside the trusted groups: stored, reported, not applied."""
+
+    version_id: int
+    reviewer: str
+    verdict: str
+    revid: int
+
+
+@dataclass
+class HarvestReport:
+    page: str
+    revisions: int = 0
+    verdicts: int = 0           # trusted verdicts stored
+    reviewed: int = 0           # entries now marked reviewed
+    untrusted: list[Untrusted] = field(default_factory=list)
+    retired: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def _utc(ts) -> datetime:
+    value = datetime.fromisoformat(str(ts).replace("Z", "+00:00")) if not isinstance(
+        ts, datetime) else ts
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _groups(site, names: set[str]) -> dict[str, set[str]]:
+    """Groups of each user (IP editors and unknown names have none)."""
+    found: dict[str, set[str]] = {n: set() for n in names}
+    names = sorted(names)
+    for start in range(0, len(names), 50):
+        for user in site.users(names[start:start + 50]):
+            found[user["name"]] = set(user.get("groups", ()))
+    return found
+
+
+def _slots(text: str) -> dict[int, tuple[str, str | None, str, str | None]]:
+    """``version id -> (raw verdict, verdict, comment, problem)`` of a revision's text."""
+    slots = {}
+    for entry in parse_entries(text or ""):
+        if entry.version_id is not None:
+            slots[entry.version_id] = (entry.raw_verdict, entry.verdict, entry.comment,
+                                       entry.problem)
+    return slots
+
+
+def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
+    """Read verdicts given since the last harvest into storage; see the module docstring.
+
+    :param site: a logged-in pywikibot site
+    :param store: a :class:`storage.Store`
+    """
+    import pywikibot
+    from storage.records import VerdictIn
+
+    title = settings.review_page
+    report = HarvestReport(page=title)
+    settings, config = effective_settings(site, store, settings)
+    report.problems += config.problems
+    page = pywikibot.Page(site, title)
+    cursor_name = CURSOR.format(page=title)
+    cursor = store.get_cursor(cursor_name) or {}
+    if page.exists():
+        last_revid = cursor.get("revid", 0)
+        previous = _slots(page.getOldVersion(last_revid)) if last_revid else {}
+        start = cursor.get("timestamp")
+        revisions = [r for r in page.revisions(
+            reverse=True, content=True,
+            starttime=pywikibot.Timestamp.fromISOformat(start[:19] + "Z") if start else None)
+            if r.revid > last_revid]
+        known = {e.version_id: e.state for e in store.review_entries(title)}
+        groups = _groups(site, {r.user for r in revisions if r.user})
+        trusted_groups = set(settings.trusted_groups)
+        bot_name = site.username()
+        seen_malformed = _malformed(page.getOldVersion(last_revid)) if last_revid else set()
+        for rev in revisions:
+            report.revisions += 1
+            current = _slots(rev.text)
+            malformed = _malformed(rev.text)
+            problems = [f"entry without a usable id: {m}" for m in sorted(malformed - seen_malformed)
+                        if rev.user != bot_name]
+            seen_malformed = malformed
+            for version_id, (raw, verdict, comment, problem) in current.items():
+                before = previous.get(version_id)
+                if before is not None and before[0] == raw:
+                    continue  # verdict unchanged (maybe only a comment): nothing to record
+                if not raw or rev.user == bot_name:
+                    continue
+                if problem:
+                    problems.append(f"entry {version_id}: {problem}")
+                    continue
+                if version_id not in known:
+                    problems.append(f"entry {version_id}: no such entry in storage")
+                    continue
+                trusted = bool(groups.get(rev.user, set()) & trusted_groups)
+                store.record_verdict(VerdictIn(
+                    version_id=version_id, reviewer=rev.user, verdict=verdict,
+                    revid=rev.revid, timestamp=_utc(rev.timestamp), trusted=trusted,
+                    comment=comment or None))
+                if not trusted:
+                    report.untrusted.append(Untrusted(version_id, rev.user, verdict, rev.revid))
+                    continue
+                report.verdicts += 1
+                if verdict != "unsure" and known[version_id] == "listed":
+                    store.upsert_review_entry(version_id, page=title, state="reviewed",
+                                              revid=rev.revid)
+                    known[version_id] = "reviewed"
+                    report.reviewed += 1
+            report.problems += [f"revision {rev.revid} by {rev.user}: {p}" for p in problems]
+            previous = current
+            cursor = {"revid": rev.revid, "timestamp": _utc(rev.timestamp).isoformat()}
+        if revisions:
+            store.set_cursor(cursor_name, cursor)
+    report.retired = len(store.retire_reviewed(
+        title, older_than=timedelta(hours=settings.reviewed_retention_hours)))
+    return report
+
+
+def _malformed(text: str) -> set[str]:
+    """Entries without a usable id, as text (reported once, when they first appear)."""
+    return {" ".join(str(e.template).split())[:200] for e in parse_entries(text or "")
+            if e.version_id is None}

@@ -1,0 +1,352 @@
+"""The review page as wikitext: entries rendered, parsed and merged with mwparserfromhell.
+
+Every entry is one call of :data:`ENTRY_TEMPLATE`::
+
+    {{NSFW review entry
+    |id=42
+    |file=Example.jpg
+    ...
+    |verdict=
+    |comment=
+    }}
+
+The parameters in :data:`BOT_PARAMS` belong to the bot and are refreshed on
+every publish; every other parameter (``verdict``, ``comment`` and anything a
+human adds) belongs to people and is never touched. An entry *owns* the text
+that follows it up to the next entry or heading: a signed remark written under
+an entry moves (and is archived) with it.
+
+The page has two level-2 sections, :data:`MAIN_SECTION` and
+:data:`SEPARATE_SECTION` (files in categories where models are known to fail:
+art, anatomy, medicine). New entries go into their section before the first
+entry with a lower score, so a page the bot alone writes is sorted by score,
+highest first, while an order people chose is left alone.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Iterable
+
+import mwparserfromhell
+from mwparserfromhell.nodes import Heading, Template, Text
+from mwparserfromhell.wikicode import Wikicode
+
+__all__ = [
+    "ENTRY_TEMPLATE", "BOT_PARAMS", "VERDICTS", "VERDICT_ALIASES", "MAIN_SECTION",
+    "SEPARATE_SECTION", "EntryData", "ParsedEntry", "ReviewPage", "normalize_verdict",
+    "render_entry", "new_page_text", "archive_page_text",
+]
+
+ENTRY_TEMPLATE = "NSFW review entry"
+
+#: parameters the bot writes and refreshes; all others are human
+BOT_PARAMS = ("id", "file", "uploader", "uploaded", "score", "model", "type", "frames")
+
+#: the answers a patroller can give, with what each means (also in docs/patrollers.md)
+VERDICTS = {
+    "nsfw": "the flag is right: sexual or explicit content. A label only: the file stays "
+            "(nudity alone is no reason to delete, COM:NUDE)",
+    "sfw": "the flag is wrong: not sexual or explicit (art, medicine, swimwear, sport...)",
+    "out-of-scope": "needs a deletion request a human files; the bot never files one",
+    "unsure": "needs another opinion; the entry stays on the page",
+}
+#: other spellings people use; "ok" is deliberately absent: it does not say whether
+#: the file is explicit (an explicit file in scope is "ok" too), so it is reported
+VERDICT_ALIASES = {
+    "safe": "sfw", "not nsfw": "sfw", "false positive": "sfw", "fp": "sfw",
+    "explicit": "nsfw", "oos": "out-of-scope", "out of scope": "out-of-scope",
+    "delete": "out-of-scope", "?": "unsure",
+}
+
+MAIN_SECTION = "Flagged files"
+SEPARATE_SECTION = "Separately listed categories"
+
+#: most evidence frames shown per video or animated image
+MAX_FRAMES = 3
+
+
+def _norm_name(name: str) -> str:
+    name = str(name).strip().replace("_", " ")
+    if name.lower().startswith("template:"):
+        name = name[len("template:"):].strip()
+    return name[:1].upper() + name[1:]
+
+
+def is_entry(template: Template) -> bool:
+    return _norm_name(template.name) == ENTRY_TEMPLATE
+
+
+def normalize_verdict(raw: str) -> tuple[str | None, str | None]:
+    """``(verdict, problem)``: an empty slot is ``(None, None)``; an unknown value has a problem."""
+    value = " ".join(raw.strip().lower().split())
+    if not value:
+        return None, None
+    if value in VERDICTS:
+        return value, None
+    if value in VERDICT_ALIASES:
+        return VERDICT_ALIASES[value], None
+    allowed = ", ".join(VERDICTS)
+    if value == "ok":
+        return None, f"verdict 'ok' is ambiguous: use sfw or nsfw (allowed: {allowed})"
+    return None, f"unknown verdict {raw.strip()!r} (allowed: {allowed})"
+
+
+@dataclass(frozen=True)
+class EntryData:
+    """What the bot says about one flagged version.
+
+    :param frames: ``(index, time, score)`` triples of the sampled frames
+    :param separate: list it under :data:`SEPARATE_SECTION`
+    """
+
+    version_id: int
+    title: str
+    score: float
+    model_id: str
+    uploader: str | None = None
+    uploaded_at: datetime | None = None
+    media_type: str | None = None
+    frames: tuple[tuple[int, float | None, float], ...] = ()
+    separate: bool = False
+
+    @property
+    def file(self) -> str:
+        """The file name without namespace, as ``[[File:...]]`` wants it."""
+        title = self.title
+        for prefix in ("File:", "Image:"):
+            if title.startswith(prefix):
+                title = title[len(prefix):]
+        return title
+
+    @classmethod
+    def from_flagged(cls, flagged, *, separate: bool = False) -> EntryData:
+        """From a :class:`storage.records.FlaggedVersion`."""
+        return cls(version_id=flagged.version_id, title=flagged.title, score=flagged.score,
+                   model_id=flagged.model_id, uploader=flagged.uploader,
+                   uploaded_at=flagged.uploaded_at, media_type=flagged.media_type,
+                   frames=tuple(flagged.frames or ()), separate=separate)
+
+    def params(self) -> dict[str, str]:
+        """The bot-owned parameters, as they appear on the page."""
+        return {
+            "id": str(self.version_id),
+            "file": self.file,
+            "uploader": self.uploader or "",
+            "uploaded": _format_time(self.uploaded_at),
+            "score": f"{self.score:.3f}",
+            "model": self.model_id,
+            "type": self.media_type or "",
+            "frames": self._frames_wikitext(),
+        }
+
+    def _frames_wikitext(self) -> str:
+        """The best frames of a video (thumbnails at their times) or an animated image (text)."""
+        if self.media_type not in ("video", "animated") or len(self.frames) < 2:
+            return ""
+        best = sorted(self.frames, key=lambda f: -f[2])[:MAX_FRAMES]
+        shown = []
+        for index, time, score in sorted(best, key=lambda f: (f[1] is None, f[1] or 0, f[0])):
+            when = f"{time:.1f} s" if time is not None else f"frame {index}"
+            if self.media_type == "video" and time is not None:
+                # thumbtime= is TimedMediaHandler's way to show the frame at a time
+                shown.append(f"[[File:{self.file}|80px|thumbtime={time:g}|link=File:{self.file}"
+                             f"|{when}]]&nbsp;{when}&nbsp;'''{score:.2f}'''")
+            else:
+                shown.append(f"{when}&nbsp;'''{score:.2f}'''")
+        return " · ".join(shown)
+
+
+def _format_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def render_entry(data: EntryData, *, human: dict[str, str] | None = None) -> Template:
+    """A new entry: one parameter a line, with empty ``verdict`` and ``comment`` slots."""
+    template = Template(ENTRY_TEMPLATE + "\n")
+    for name, value in data.params().items():
+        template.add(name, value + "\n", preserve_spacing=False)
+    for name, value in {"verdict": "", "comment": "", **(human or {})}.items():
+        template.add(name, value + "\n", preserve_spacing=False)
+    return template
+
+
+@dataclass
+class ParsedEntry:
+    """One entry as found on the page."""
+
+    template: Template
+    version_id: int | None
+    verdict: str | None
+    comment: str
+    score: float | None
+    problem: str | None
+
+    @property
+    def raw_verdict(self) -> str:
+        return _param(self.template, "verdict")
+
+
+def _param(template: Template, name: str) -> str:
+    return str(template.get(name).value).strip() if template.has(name) else ""
+
+
+def parse_entry(template: Template) -> ParsedEntry:
+    problems = []
+    raw_id = _param(template, "id")
+    try:
+        version_id = int(raw_id)
+    except ValueError:
+        version_id = None
+        problems.append(f"entry without a valid id ({raw_id!r})" if raw_id else "entry without id")
+    try:
+        score = float(_param(template, "score"))
+    except ValueError:
+        score = None
+    verdict, problem = normalize_verdict(_param(template, "verdict"))
+    if problem:
+        problems.append(problem)
+    return ParsedEntry(template=template, version_id=version_id, verdict=verdict,
+                       comment=_param(template, "comment"), score=score,
+                       problem="; ".join(problems) or None)
+
+
+def parse_entries(text: str) -> list[ParsedEntry]:
+    """Every entry on a page (nested ones included), in page order."""
+    code = mwparserfromhell.parse(text)
+    return [parse_entry(t) for t in code.filter_templates(matches=is_entry)]
+
+
+def new_page_text(*, bot_name: str = "the bot") -> str:
+    """The skeleton of a review page: an introduction and the two sections."""
+    verdicts = ", ".join(f"<code>{v}</code>" for v in VERDICTS)
+    return (
+        f"<!-- Maintained by {bot_name}. Answer an entry by filling in its |verdict= "
+        f"({', '.join(VERDICTS)}) and, if you like, a signed |comment=. The bot keeps every "
+        "human edit; see docs/patrollers.md. -->\n"
+        "Files a classifier flagged as possibly sexual or explicit, highest score first. "
+        "The list is advisory: the bot never tags, hides or deletes a file, and nudity alone "
+        "is no reason to delete ([[Commons:Nudity]]). Answer by setting "
+        f"<code>verdict=</code> to one of {verdicts} and sign a <code>comment=</code> if "
+        "you like. Answered entries leave the page after a few days (to the archive).\n\n"
+        f"== {MAIN_SECTION} ==\n\n"
+        f"== {SEPARATE_SECTION} ==\n"
+        "<!-- Art, anatomy and medical categories, where classifiers often err. -->\n"
+    )
+
+
+def archive_page_text(review_page: str) -> str:
+    return (f"Entries moved here from [[{review_page}]]. Answers given here are not read "
+            "by the bot; answer on the live page.\n")
+
+
+class ReviewPage:
+    """A review page's wikitext, changed in place the way a careful human editor would."""
+
+    def __init__(self, text: str) -> None:
+        self.code: Wikicode = mwparserfromhell.parse(text)
+
+    def __str__(self) -> str:
+        return str(self.code)
+
+    # -- reading -------------------------------------------------------------
+    def entries(self) -> list[ParsedEntry]:
+        """Entries at the top level of the page, in page order (the ones the bot manages)."""
+        return [parse_entry(n) for n in self.code.nodes
+                if isinstance(n, Template) and is_entry(n)]
+
+    def ids(self) -> set[int]:
+        return {e.version_id for e in self.entries() if e.version_id is not None}
+
+    def find(self, version_id: int) -> ParsedEntry | None:
+        for entry in self.entries():
+            if entry.version_id == version_id:
+                return entry
+        return None
+
+    def _section(self, title: str) -> Wikicode | None:
+        for section in self.code.get_sections(levels=[2]):
+            heading = section.nodes[0]
+            if isinstance(heading, Heading) and heading.title.strip_code().strip() == title:
+                return section
+        return None
+
+    # -- writing -------------------------------------------------------------
+    def add(self, data: EntryData) -> None:
+        """Insert an entry in its section, before the first entry that scores lower."""
+        section = self._section(SEPARATE_SECTION if data.separate else MAIN_SECTION)
+        scope = section if section is not None else self.code
+        entry = render_entry(data)
+        for node in list(scope.nodes):
+            if isinstance(node, Template) and is_entry(node):
+                score = parse_entry(node).score
+                if score is not None and score < data.score:
+                    self.code.insert_before(node, [entry, Text("\n")])
+                    return
+        # after everything in the section: its text ends where the next heading starts
+        if not str(scope).endswith("\n"):
+            scope.append("\n")
+        scope.append(entry)
+        scope.append("\n")
+
+    def refresh(self, data: EntryData) -> bool:
+        """Update the bot-owned parameters of an entry already on the page; True if changed."""
+        entry = self.find(data.version_id)
+        if entry is None:
+            return False
+        changed = False
+        for name, value in data.params().items():
+            current = _param(entry.template, name)
+            if current != value:
+                if entry.template.has(name):
+                    # keep the spacing the line had (one parameter a line, or all on one)
+                    raw = str(entry.template.get(name).value)
+                    stripped = raw.strip()
+                    head = raw[:raw.index(stripped)] if stripped else ""
+                    tail = raw[len(head) + len(stripped):] if stripped else raw
+                    entry.template.get(name).value = head + value + tail
+                else:
+                    entry.template.add(name, value + "\n", preserve_spacing=False,
+                                       before="verdict" if entry.template.has("verdict") else None)
+                changed = True
+        return changed
+
+    def remove(self, version_id: int) -> str | None:
+        """Take an entry and the text it owns off the page; returns that text, or None."""
+        nodes = self.code.nodes
+        for i, node in enumerate(nodes):
+            if isinstance(node, Template) and is_entry(node) and \
+                    parse_entry(node).version_id == version_id:
+                end = i + 1
+                while end < len(nodes) and not isinstance(nodes[end], Heading) and not (
+                        isinstance(nodes[end], Template) and is_entry(nodes[end])):
+                    end += 1
+                taken = nodes[i:end]
+                text = "".join(str(n) for n in taken)
+                for n in list(taken):
+                    self.code.remove(n)
+                return text.strip("\n") + "\n"
+        return None
+
+
+def append_to_archive(archive_text: str, chunks: Iterable[str]) -> tuple[str, list[int]]:
+    """Append entry chunks the archive does not hold yet (archiving twice adds nothing).
+
+    :returns: the new text and the version ids appended
+    """
+    held = {e.version_id for e in parse_entries(archive_text)}
+    code = mwparserfromhell.parse(archive_text)
+    added = []
+    for chunk in chunks:
+        ids = [e.version_id for e in parse_entries(chunk)]
+        if ids and ids[0] in held:
+            continue
+        if str(code) and not str(code).endswith("\n"):
+            code.append("\n")
+        code.append(chunk if chunk.endswith("\n") else chunk + "\n")
+        added.extend(i for i in ids[:1] if i is not None)
+    return str(code), added

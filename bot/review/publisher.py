@@ -1,0 +1,264 @@
+"""Publishing: flagged versions onto the review page, without ever losing a human edit.
+
+One publish:
+
+1. the on-wiki config is read (:mod:`bot.review.onwiki_config`);
+2. storage gives the flagged versions not yet judged, highest score first;
+   opted-out uploaders and excluded categories are left out, separately listed
+   categories go to their own section;
+3. the page is read *right before* the save, and the planned changes (add new
+   entries, refresh the bot's parameters, archive retired entries, keep the
+   page within ``review_max_entries``) are applied to that text, so every
+   human verdict, comment, reordering and deletion in it stays;
+4. the save carries the base revision it read; on an edit conflict the page is
+   read again and the changes applied again (up to :data:`MAX_ATTEMPTS`);
+5. entries leaving the page are appended to ``<review page>/Archive N``
+   *before* the live page drops them (archiving twice adds nothing), so even
+   an interrupted publish loses nothing.
+
+An entry a human deleted from the page is marked ``removed`` in storage and
+never put back.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.config import Settings
+
+from .onwiki_config import effective_settings
+from .page import (EntryData, ReviewPage, append_to_archive, archive_page_text, new_page_text,
+                   parse_entries)
+from .safety import EditGuard, Halted
+
+__all__ = ["PublishReport", "publish_review", "MAX_ATTEMPTS"]
+
+MAX_ATTEMPTS = 5
+ARCHIVE_CURSOR = "review-archive:{page}"
+
+
+@dataclass
+class PublishReport:
+    """What one publish did. ``problems`` are for the operator's log; nothing in them is fatal."""
+
+    page: str
+    added: int = 0
+    refreshed: int = 0
+    archived: int = 0
+    removed_by_humans: int = 0
+    skipped_opt_out: int = 0
+    skipped_excluded: int = 0
+    separate: int = 0
+    conflicts: int = 0
+    edits: int = 0
+    revid: int | None = None
+    simulated: list[Path] = field(default_factory=list)
+    halted: str | None = None
+    config_source: str = "none"
+    problems: list[str] = field(default_factory=list)
+
+
+def _categories(site, titles: list[str]) -> dict[str, set[str]]:
+    """Current categories of files (without namespace), 50 titles a query."""
+    from pywikibot.data import api
+
+    qualified = {t: t if t.startswith(("File:", "Image:")) else f"File:{t}" for t in titles}
+    by_title: dict[str, set[str]] = {q: set() for q in qualified.values()}
+    names = sorted(by_title)
+    for start in range(0, len(names), 50):
+        gen = api.PropertyGenerator("categories", site=site,
+                                    parameters={"titles": names[start:start + 50],
+                                                "cllimit": "max"})
+        for page in gen:
+            cats = {c["title"].split(":", 1)[1] for c in page.get("categories", ())}
+            by_title.setdefault(page["title"], set()).update(cats)
+    return {t: by_title.get(q, set()) for t, q in qualified.items()}
+
+
+def _summary(*, added: int, archived: int, refreshed: int) -> str:
+    parts = [f"+{added} flagged file{'s' if added != 1 else ''}"] if added else []
+    if archived:
+        parts.append(f"{archived} to archive")
+    if refreshed:
+        parts.append(f"{refreshed} updated")
+    return ("NSFW review list: " + ", ".join(parts or ["tidy"]) +
+            " (advisory; human verdicts kept)")
+
+
+def publish_review(site, store, settings: Settings, *, model_id: str | None = None,
+                   ) -> PublishReport:
+    """Put flagged, unjudged versions on ``settings.review_page``; see the module docstring.
+
+    :param site: a logged-in pywikibot site
+    :param store: a :class:`storage.Store`
+    :param model_id: whose scores to list; None: the model that scored last
+    """
+    title = settings.review_page
+    report = PublishReport(page=title)
+    settings, config = effective_settings(site, store, settings)
+    report.config_source = config.source
+    report.problems += config.problems
+    guard = EditGuard(site, settings)
+    try:
+        guard.check()
+    except Halted as e:
+        report.halted = str(e)
+        return report
+
+    model_id = model_id or store.status().model_id
+    if model_id is None:
+        report.problems.append("nothing scored yet: no model id")
+        return report
+    new, refresh = _plan(site, store, settings, model_id, report)
+    try:
+        _apply(site, store, settings, guard, report, new=new, refresh=refresh)
+    except Halted as e:
+        report.halted = str(e)
+    report.edits = guard.edits
+    report.simulated = guard.simulated
+    return report
+
+
+def _plan(site, store, settings: Settings, model_id: str,
+          report: PublishReport) -> tuple[list[EntryData], dict[int, EntryData]]:
+    """Entries to add (not on the page yet) and fresh data for entries already listed."""
+    flagged = store.flagged_for_review(model_id, threshold=settings.threshold,
+                                       limit=settings.review_max_entries, page=settings.review_page)
+    categories = _categories(site, sorted({f.title for f in flagged}))
+    opt_out = {u.replace("_", " ") for u in settings.opt_out}
+    excluded, separate = set(settings.excluded_categories), set(settings.separate_categories)
+    new, refresh = [], {}
+    for f in flagged:
+        cats = categories.get(f.title, set()) | set(getattr(f, "categories", ()) or ())
+        if f.uploader and f.uploader in opt_out:
+            report.skipped_opt_out += 1
+            continue
+        if cats & excluded:
+            report.skipped_excluded += 1
+            continue
+        data = EntryData.from_flagged(f, separate=bool(cats & separate))
+        if f.review_state == "listed":
+            refresh[f.version_id] = data
+        elif f.review_state is None:
+            new.append(data)
+    return new, refresh
+
+
+def _read(site, title: str):
+    """A fresh page object and its current text (None when the page does not exist)."""
+    import pywikibot
+    from pywikibot.exceptions import NoPageError
+
+    page = pywikibot.Page(site, title)
+    try:
+        return page, page.get(force=True)
+    except NoPageError:
+        return page, None
+
+
+def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishReport, *,
+           new: list[EntryData], refresh: dict[int, EntryData]) -> None:
+    from pywikibot.exceptions import EditConflictError
+
+    title = settings.review_page
+    listed = store.review_entries(title, states=["listed"])  # oldest first
+    listed_ids = [e.version_id for e in listed]
+    retired = {e.version_id for e in store.review_entries(title, states=["retired"])}
+
+    for _attempt in range(MAX_ATTEMPTS):
+        page, text = _read(site, title)
+        review = ReviewPage(text if text is not None else new_page_text(bot_name=site.username()))
+        on_page = review.ids()
+        gone = [v for v in listed_ids if v not in on_page]  # a human took them off
+        leaving = [v for v in on_page if v in retired]
+        chunks = {v: review.remove(v) for v in leaving}
+
+        room = settings.review_max_entries - len(review.entries())
+        adds = [d for d in new if d.version_id not in on_page][:max(room, 0)]
+        for data in adds:
+            review.add(data)
+        refreshed = sum(review.refresh(d) for v, d in refresh.items() if v in on_page)
+
+        overflow = _overflow(review, settings.review_max_entries, listed_ids)
+        for v in overflow:
+            chunks[v] = review.remove(v)
+
+        new_text = str(review)
+        if new_text == (text or ""):
+            break
+        if chunks:
+            _archive(site, store, settings, guard, report, list(chunks.values()))
+        try:
+            report.revid = guard.save(page, new_text, exists=text is not None,
+                                      summary=_summary(added=len(adds), archived=len(chunks),
+                                                       refreshed=refreshed))
+        except EditConflictError:
+            report.conflicts += 1
+            continue
+        report.added, report.refreshed, report.archived = len(adds), refreshed, len(chunks)
+        report.separate = sum(d.separate for d in adds)
+        report.removed_by_humans = len(gone)
+        if settings.simulate:
+            return  # nothing went to the wiki: storage must not believe otherwise
+        for data in adds:
+            store.upsert_review_entry(data.version_id, page=title, state="listed",
+                                      revid=report.revid)
+        for v in gone:
+            store.upsert_review_entry(v, page=title, state="removed", revid=report.revid)
+        for v in overflow:
+            store.upsert_review_entry(v, page=title, state="retired", revid=report.revid)
+        return
+    else:
+        report.problems.append(f"[[{title}]] changed under every one of {MAX_ATTEMPTS} "
+                               "attempts; nothing saved, will try again next run")
+        return
+    # the page already says what it should; still notice entries humans removed
+    for v in [v for v in listed_ids if v not in review.ids()]:
+        if not settings.simulate:
+            store.upsert_review_entry(v, page=title, state="removed")
+        report.removed_by_humans += 1
+
+
+def _overflow(review: ReviewPage, limit: int, listed_oldest_first: list[int]) -> list[int]:
+    """Entries to archive so the page holds at most ``limit``: answered ones first, then oldest."""
+    entries = review.entries()
+    excess = len(entries) - limit
+    if excess <= 0:
+        return []
+    age = {v: i for i, v in enumerate(listed_oldest_first)}
+    ranked = sorted((e for e in entries if e.version_id is not None),
+                    key=lambda e: (e.verdict is None, age.get(e.version_id, len(age))))
+    return [e.version_id for e in ranked[:excess]]
+
+
+def _archive(site, store, settings: Settings, guard: EditGuard, report: PublishReport,
+             chunks: list[str]) -> None:
+    """Append entry texts to the current archive subpage (a new one when it is full)."""
+    from pywikibot.exceptions import EditConflictError
+
+    cursor_name = ARCHIVE_CURSOR.format(page=settings.review_page)
+    number = (store.get_cursor(cursor_name) or {}).get("number", 1)
+    for _attempt in range(MAX_ATTEMPTS):
+        archive_title = f"{settings.review_page}/Archive {number}"
+        page, text = _read(site, archive_title)
+        base = text if text is not None else archive_page_text(settings.review_page)
+        held = len(parse_entries(base))
+        if text is not None and held and held + len(chunks) > settings.review_max_entries:
+            number += 1
+            continue
+        new_text, added = append_to_archive(base, chunks)
+        if not added:
+            break  # an earlier, interrupted publish archived them already
+        try:
+            guard.save(page, new_text, exists=text is not None,
+                       summary=f"NSFW review list: archiving {len(added)} "
+                               f"entr{'y' if len(added) == 1 else 'ies'} from "
+                               f"[[{settings.review_page}]]")
+        except EditConflictError:
+            report.conflicts += 1
+            continue
+        break
+    else:
+        raise Halted(f"could not save the archive [[{settings.review_page}/Archive {number}]]")
+    if not settings.simulate:
+        store.set_cursor(cursor_name, {"number": number})

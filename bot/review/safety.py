@@ -1,0 +1,136 @@
+"""What keeps the bot polite and stoppable: stop page, edit rate, block, ``--simulate``.
+
+Every wiki write of the review package goes through :class:`EditGuard.save`:
+
+1. the stop page (``settings.stop_page``) is read; **any text on it** (HTML
+   comments and whitespace aside) halts all edits until a human blanks it again;
+2. edits are spaced to ``settings.max_edits_per_minute`` (Commons bot norm);
+3. the edit is flagged as a bot edit, not minor, with a summary;
+4. an API error ``blocked``/``autoblocked`` halts the bot (Commons: a blocked
+   bot stops);
+5. with ``settings.simulate`` nothing is written to the wiki: the page text goes
+   to ``data_dir/simulate/<title>.wiki``.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+from urllib.parse import quote
+
+import mwparserfromhell
+from mwparserfromhell.nodes import Comment
+
+__all__ = ["Halted", "EditRate", "EditGuard", "stop_page_says_stop", "simulate_path"]
+
+BLOCK_CODES = frozenset({"blocked", "autoblocked", "blockedfrommail", "globalblocking-blocked"})
+
+
+class Halted(RuntimeError):
+    """The bot must not edit now (stop page set, account blocked); the reason is the message."""
+
+
+def stop_page_says_stop(text: str | None) -> bool:
+    """The stop-page rule: any text other than whitespace and HTML comments means stop."""
+    if not text:
+        return False
+    code = mwparserfromhell.parse(text)
+    for comment in code.filter_comments():
+        code.remove(comment)
+    return bool(str(code).strip())
+
+
+def simulate_path(data_dir: str | Path, title: str) -> Path:
+    """Where ``--simulate`` puts a page: ``data_dir/simulate/<title, '/' escaped>.wiki``."""
+    return Path(data_dir) / "simulate" / f"{quote(title, safe=' :')}.wiki"
+
+
+class EditRate:
+    """Spaces edits at least ``60 / per_minute`` seconds apart (a token per interval)."""
+
+    def __init__(self, per_minute: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        if per_minute <= 0:
+            raise ValueError("max_edits_per_minute must be positive")
+        self.interval = 60.0 / per_minute
+        self._clock, self._sleep = clock, sleep
+        self._last: float | None = None
+
+    def wait(self) -> float:
+        """Sleep until the next edit is allowed; returns the seconds slept."""
+        slept = 0.0
+        if self._last is not None:
+            slept = max(0.0, self._last + self.interval - self._clock())
+            if slept:
+                self._sleep(slept)
+        self._last = self._clock()
+        return slept
+
+
+class EditGuard:
+    """The only way the review package writes to the wiki.
+
+    :param site: a logged-in pywikibot site
+    :param settings: :class:`bot.config.Settings` (stop_page, max_edits_per_minute,
+        simulate, data_dir)
+    """
+
+    def __init__(self, site, settings, *, rate: EditRate | None = None) -> None:
+        self.site = site
+        self.settings = settings
+        self.rate = rate or EditRate(settings.max_edits_per_minute)
+        self.edits = 0
+        self.simulated: list[Path] = []
+
+    def halt_reason(self) -> str | None:
+        """Why no edit may be made now, or None."""
+        import pywikibot
+        from pywikibot.exceptions import NoPageError
+
+        page = pywikibot.Page(self.site, self.settings.stop_page)
+        try:
+            text = page.get(force=True)
+        except NoPageError:
+            text = None
+        if stop_page_says_stop(text):
+            return (f"the stop page [[{self.settings.stop_page}]] is not empty "
+                    f"(last edited by {page.latest_revision.user})")
+        if not self.settings.simulate and self.site.is_blocked(force=True):
+            return f"the account {self.site.username()} is blocked"
+        return None
+
+    def check(self) -> None:
+        reason = self.halt_reason()
+        if reason:
+            raise Halted(reason)
+
+    def save(self, page, text: str, *, summary: str, exists: bool) -> int | None:
+        """Save ``text`` to ``page`` (loaded right before, so its base revision is the one read).
+
+        :param exists: the page existed when read: the save must not create it
+            (``nocreate``), and a page that did not exist must not be overwritten
+            (``createonly``); both turn a concurrent change into an edit conflict
+        :returns: the new revision id (None when simulated or nothing changed)
+        :raises pywikibot.exceptions.EditConflictError: someone saved in between
+        :raises Halted: stop page set or account blocked
+        """
+        from pywikibot.exceptions import APIError
+
+        self.check()
+        if self.settings.simulate:
+            path = simulate_path(self.settings.data_dir, page.title())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            self.simulated.append(path)
+            return None
+        self.rate.wait()
+        page.text = text
+        try:
+            page.save(summary=summary, minor=False, bot=True, apply_cosmetic_changes=False,
+                      quiet=True, **({"nocreate": True} if exists else {"createonly": True}))
+        except APIError as e:
+            if e.code in BLOCK_CODES:
+                raise Halted(f"the account {self.site.username()} is blocked ({e.code})") from e
+            raise
+        self.edits += 1
+        return page.latest_revision_id
