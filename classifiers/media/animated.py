@@ -36,14 +36,35 @@ def is_animated(im: Image.Image, fp: BinaryIO) -> bool:
 
 
 def _gif_delays_of(fp: BinaryIO) -> list[float]:
+    return _with_buffer(fp, gif_delays)
+
+
+def _with_buffer(fp: BinaryIO, scan):
+    """``scan`` over the whole file without copying it (BytesIO buffer or mmap)."""
     if isinstance(fp, io.BytesIO):
         view = fp.getbuffer()
         try:
-            return gif_delays(view)
+            return scan(view)
         finally:
             view.release()
     with mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-        return gif_delays(buf)
+        return scan(buf)
+
+
+def _apng_frame_count(buf) -> int:
+    """Complete fcTL (frame control) chunks in a PNG, by skipping from chunk to chunk."""
+    pos, end, count = 8, len(buf), 0
+    while pos + 8 <= end:
+        length = int.from_bytes(buf[pos:pos + 4], "big")
+        kind = bytes(buf[pos + 4:pos + 8])
+        pos += 12 + length
+        if pos > end:
+            break
+        if kind == b"fcTL":
+            count += 1
+        elif kind == b"IEND":
+            break
+    return count
 
 
 def gif_delays(buf) -> list[float]:
@@ -130,6 +151,10 @@ def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: Medi
     canvas = im.size[0] * im.size[1]
     delays = _gif_delays_of(fp) if im.format == "GIF" else None
     n = len(delays) if delays is not None else int(getattr(im, "n_frames", 1))
+    claimed = n
+    if im.format == "PNG":  # acTL's frame count is a claim: count the frame headers
+        n = max(1, min(n, _with_buffer(fp, _apng_frame_count)
+                       + (1 if getattr(im, "default_image", False) else 0)))
     reachable = min(n, limits.max_decoded_frames, max(1, limits.max_decoded_pixels // canvas))
     if delays is not None:
         targets = _spread_by_time(delays[:reachable], frames)
@@ -140,6 +165,8 @@ def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: Medi
     wanted = set(targets)
     out: list[Frame] = []
     error: MediaError | None = None
+    if n < claimed:
+        error = MediaError("truncated", f"the header claims {claimed:,} frames, the file holds {n:,}")
     if reachable < n:
         error = MediaError("frame-limit", f"{n:,} frames; sampled the first {reachable:,} "
                            f"(max_decoded_frames {limits.max_decoded_frames:,}, "

@@ -58,7 +58,9 @@ def sample_video(source: str | os.PathLike | bytes, fmt: str, *, frames: int,
         # An MPEG elementary stream has no timestamps to seek by; FFmpeg's
         # duration for it is a guess from the bit rate.
         duration = None if fmt == "mpegvideo" else sampler.duration()
-        if duration is not None:
+        # A clip with few more frames than samples is cheaper (and exact) to decode whole.
+        short = duration is not None and sampler.rate and duration * sampler.rate <= 2 * frames
+        if duration is not None and not short:
             result = sampler.by_seeking(duration)
             if result is not None:
                 return result
@@ -119,6 +121,8 @@ class _Sampler:
             except _Budget as e:
                 error = error or MediaError("frame-limit", str(e))
                 break
+            if frame is None and out and out[-1].time >= duration - 2 * self.spacing:
+                break  # the last frames were sampled already: the end is reached, nothing missing
             if frame is None:  # the data ends before the duration the header claims
                 error = error or MediaError("truncated", f"no frame at or after {target - self.start:.2f} s "
                                             f"of a claimed {duration:.2f} s")
