@@ -1,0 +1,339 @@
+"""``python -m bot COMMAND``: pywikibot's global options first, then one keyword-only function per command.
+
+Exit codes (for cron and systemd; see docs/operator.md):
+
+====  ==============================================================
+0     done
+1     done, but some files failed (stored with the reason; retried later)
+2     usage or configuration error
+3     another run holds the lock (this one did nothing)
+4     database unavailable (down, locked, too old)
+5     wiki unavailable, account blocked, or the stop page is set
+====  ==============================================================
+
+Adding a command is one line: a :class:`Command` in :data:`COMMANDS`, or a
+module name in :data:`EXTENSIONS` whose ``COMMANDS`` list is appended.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .config import Settings, load_settings
+
+__all__ = ["main", "Command", "arg", "COMMANDS", "EXTENSIONS", "EXIT_OK", "EXIT_FAILURES", "EXIT_USAGE",
+           "EXIT_LOCKED", "EXIT_DATABASE", "EXIT_WIKI"]
+
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_LOCKED, EXIT_DATABASE, EXIT_WIKI = 0, 1, 2, 3, 4, 5
+
+log = logging.getLogger("bot")
+
+
+def arg(*flags: str, **kwargs) -> tuple[tuple[str, ...], dict]:
+    """One ``add_argument`` call, declared as data."""
+    return flags, kwargs
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: ``function(settings=..., **arguments) -> exit code`` (keyword-only).
+
+    :param wiki: the command talks to the wiki (pywikibot's global options are read first)
+    """
+
+    name: str
+    function: Callable[..., int]
+    help: str
+    arguments: tuple = ()
+    wiki: bool = False
+
+
+# -- the commands -----------------------------------------------------------------
+
+def run(*, settings: Settings, no_review: bool = False) -> int:
+    """One pass for cron: upload log -> scores -> review page -> verdicts."""
+    from .jobs import Bot
+    from .lock import RunLock
+
+    with RunLock(settings.data_dir):
+        bot = Bot(settings)
+        try:
+            report = bot.run_pass(review=not no_review)
+        finally:
+            bot.close()
+    print(report.format())
+    return EXIT_FAILURES if report.failed else EXIT_OK
+
+
+def serve(*, settings: Settings) -> int:
+    """Poll, score, publish and harvest on a schedule until SIGTERM."""
+    from .scheduler import serve as serve_forever
+
+    return serve_forever(settings)
+
+
+def backfill(*, settings: Settings, category: str, depth: int, limit: int | None,
+             chunk: int = 1000) -> int:
+    """Score a category tree: breadth first, resumable, skipping what this model already scored."""
+    from tqdm import tqdm
+
+    from .jobs import Bot
+    from .lock import RunLock
+
+    slug = hashlib.sha1(category.encode()).hexdigest()[:12]
+    with RunLock(settings.data_dir, f"backfill-{slug}.lock"):
+        bot = Bot(settings)
+        failed = 0
+        try:
+            bot.check_wiki()
+            left = limit
+            # Ingest a chunk, score it, repeat: pending work stays bounded and scoring starts at once.
+            with tqdm(desc="queued", unit="file", dynamic_ncols=True) as queued:
+                while not bot.stop.is_set():
+                    step = chunk if left is None else min(chunk, left)
+                    ingest = bot.ingest_category(category, depth=depth, limit=step, progress=queued.update)
+                    report = bot.score_pending(progress=True)
+                    failed += report.failed
+                    print(f"{ingest.format()} | {report.format()}")
+                    if left is not None:
+                        left -= ingest.added
+                    if ingest.done or (left is not None and left <= 0):
+                        break
+        finally:
+            bot.close()
+    return EXIT_FAILURES if failed else EXIT_OK
+
+
+def score(*, settings: Settings, titles: Sequence[str]) -> int:
+    """Score the named files now and print each verdict."""
+    from .jobs import Bot
+
+    bot = Bot(settings)
+
+    def show(version, result) -> None:
+        verdict = ("FLAGGED" if result.flagged else "ok") if result.ok else f"error {result.error_kind}"
+        value = "" if result.score is None else f" {result.score:.3f}"
+        print(f"{version.title}:{value} {verdict}")
+
+    try:
+        bot.check_wiki()
+        ingest = bot.ingest_titles(titles)
+        for title in ingest.extra.get("missing_titles", []):
+            print(f"{title}: missing or deleted")
+        report = bot.score_pending(on_result=show)
+    finally:
+        bot.close()
+    print(report.format())
+    return EXIT_FAILURES if report.failed or ingest.missing else EXIT_OK
+
+
+def status(*, settings: Settings) -> int:
+    """What the database holds: pending, scored, flagged, failures, cursors, last runs."""
+    import storage
+
+    with storage.open_store(settings.database_url, data_dir=settings.data_dir) as store:
+        print(store.status().format())
+    return EXIT_OK
+
+
+def db(*, settings: Settings, action: str) -> int:
+    """``db upgrade``: apply the database migrations (also done by every command on start)."""
+    import storage
+
+    revision = storage.upgrade(settings.resolved_database_url)
+    print(f"database at revision {revision}")
+    return EXIT_OK
+
+
+def demo(*, settings: Settings, keep_running: bool, directory: str | None) -> int:
+    """A throwaway local wiki, sample uploads, the bot end to end, and where to look."""
+    from .demo import run_demo
+
+    return run_demo(settings, keep_running=keep_running, directory=directory)
+
+
+COMMANDS: list[Command] = [
+    Command("run", run, "one pass for cron (upload log, scores, review page, verdicts)", wiki=True,
+            arguments=(arg("--no-review", action="store_true", help="skip publishing and harvesting"),)),
+    Command("serve", serve, "run the jobs on a schedule until SIGTERM", wiki=True),
+    Command("backfill", backfill, "score the files of a category tree", wiki=True, arguments=(
+        arg("--category", required=True, help="root category, with or without the Category: prefix"),
+        arg("--depth", type=int, default=0, help="subcategory levels below the root (default 0)"),
+        arg("--limit", type=int, default=None, help="most new files to queue in this call"),
+        arg("--chunk", type=int, default=1000, help="files queued between scoring rounds"))),
+    Command("score", score, "score the named files now", wiki=True,
+            arguments=(arg("titles", nargs="+", metavar="TITLE"),)),
+    Command("status", status, "what the database holds"),
+    Command("db", db, "database maintenance", arguments=(arg("action", choices=["upgrade"]),)),
+    Command("demo", demo, "throwaway local wiki + sample uploads + the bot end to end", arguments=(
+        arg("--keep-running", action="store_true", help="leave the local wiki up (Ctrl-C stops it)"),
+        arg("--directory", default=None, help="where the demo wiki lives (default: a temp dir)"))),
+]
+
+#: modules that add commands through their own ``COMMANDS`` list (skipped while they do not exist)
+EXTENSIONS: tuple[str, ...] = ("bot.review.commands", "bot.learning")
+
+
+# -- settings overrides shared by every command ------------------------------------
+
+_OVERRIDES = (
+    arg("--config", metavar="FILE", help="bot settings (TOML); default $NSFWBOT_CONFIG"),
+    arg("--data-dir", help="SQLite database, run lock, thumbnails"),
+    arg("--database-url", help="SQLAlchemy URL (postgresql+psycopg://..., mysql+pymysql://...)"),
+    arg("--model", help="timm model name, hf-hub: id or checkpoint path"),
+    arg("--runtime", choices=["auto", "torch-cuda", "torch-cpu", "onnxruntime"]),
+    arg("--batch-size", type=int),
+    arg("--threshold", type=float),
+    arg("--thumb-width", type=int),
+    arg("--download-concurrency", type=int),
+    arg("--lookback-hours", type=float),
+    arg("--max-files-per-run", type=int),
+    arg("--simulate", action="store_true", default=None, help="no wiki writes (like pywikibot's -simulate)"),
+)
+_SETTING_DESTS = ("data_dir", "database_url", "model", "runtime", "batch_size", "threshold", "thumb_width",
+                  "download_concurrency", "lookback_hours", "max_files_per_run", "simulate")
+
+
+def all_commands() -> list[Command]:
+    commands = list(COMMANDS)
+    for name in EXTENSIONS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name and name.startswith(e.name):
+                continue  # the module is not there (yet)
+            raise
+        commands += getattr(module, "COMMANDS", [])
+    return commands
+
+
+def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    for flags, kwargs in _OVERRIDES:
+        # SUPPRESS: an option given before the command is not reset by the subcommand's parser
+        common.add_argument(*flags, **{**kwargs, "default": argparse.SUPPRESS})
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", parents=[common],
+        description="Advisory NSFW review bot for Wikimedia Commons. pywikibot's global options "
+                    "(-simulate, -dir:PATH, -user:NAME, ...) are accepted too.",
+        epilog="exit codes: 0 ok, 1 some files failed, 2 usage/config error, 3 locked, "
+               "4 database unavailable, 5 wiki unavailable/blocked/stop page")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in commands:
+        p = sub.add_parser(command.name, help=command.help, description=command.help, parents=[common])
+        for flags, kwargs in command.arguments:
+            p.add_argument(*flags, **kwargs)
+        p.set_defaults(_command=command)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {dest: getattr(args, dest) for dest in _SETTING_DESTS if hasattr(args, dest)}
+    return load_settings(getattr(args, "config", None), **overrides)
+
+
+def _peek(parser: argparse.ArgumentParser, argv: list[str]) -> Command | None:
+    """The command named in ``argv``, before pywikibot has taken its global options out."""
+    choices = parser._subparsers._group_actions[0].choices  # noqa: SLF001 (argparse has no API for it)
+    for token in argv:
+        if token in choices:
+            return choices[token].get_default("_command")
+    return None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        commands = all_commands()
+        parser = build_parser(commands)
+        command = _peek(parser, argv)
+        if command is not None and command.wiki and not {"-h", "--help"} & set(argv):
+            argv = _pywikibot_globals(argv)
+        args = parser.parse_args(argv)
+        settings = _settings(args)
+    except SystemExit as e:  # argparse: --help (0) or a usage error (2)
+        return e.code if isinstance(e.code, int) else EXIT_USAGE
+    except _WikiStartError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_WIKI
+    except (OSError, KeyError, TypeError, ValueError) as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    command: Command = args._command
+    if command.wiki:
+        from pywikibot import config as pwb_config
+
+        from .site import configure_pywikibot
+
+        if pwb_config.simulate:  # pywikibot's own -simulate counts as ours
+            settings = settings.replace(simulate=True)
+        configure_pywikibot(settings)
+    kwargs = {k: v for k, v in vars(args).items()
+              if k not in (*_SETTING_DESTS, "config", "command", "_command")}
+    return _dispatch(command, settings, kwargs)
+
+
+class _WikiStartError(RuntimeError):
+    pass
+
+
+def _pywikibot_globals(argv: list[str]) -> list[str]:
+    """pywikibot's ``handle_args``: global options (-simulate, -dir, -user...) applied, the rest returned.
+
+    It also builds the site, which reaches the wiki: failures there are exit 5.
+    """
+    from .site import configure_pywikibot
+
+    try:
+        import pywikibot
+
+        configure_pywikibot(load_settings())  # the agent's name is right from the first request
+        return pywikibot.handle_args(argv, do_help=False)
+    except SystemExit as e:
+        raise _WikiStartError(f"pywikibot could not start (exit {e.code})") from e
+    except Exception as e:  # noqa: BLE001 - anything here means "no usable wiki"
+        raise _WikiStartError(f"the wiki is unavailable: {e}") from e
+
+
+def _dispatch(command: Command, settings: Settings, kwargs: dict) -> int:
+    from storage import StorageError
+
+    from .lock import LockHeld
+    from .site import WikiUnavailable
+
+    try:
+        try:
+            return command.function(settings=settings, **kwargs)
+        except Exception as e:
+            if command.wiki:
+                _raise_as_wiki_error(e)
+            raise
+    except LockHeld as e:
+        print(f"{e}: nothing done", file=sys.stderr)
+        return EXIT_LOCKED
+    except StorageError as e:
+        print(f"database unavailable: {e}", file=sys.stderr)
+        return EXIT_DATABASE
+    except WikiUnavailable as e:
+        print(f"wiki unavailable: {e}", file=sys.stderr)
+        return EXIT_WIKI
+    except KeyboardInterrupt:
+        return 130
+
+
+def _raise_as_wiki_error(error: Exception) -> None:
+    """pywikibot's errors (blocked, unreachable, server errors) during a wiki command are exit 5."""
+    from pywikibot.exceptions import Error as PywikibotError
+
+    from .jobs import raise_if_blocked
+    from .site import WikiUnavailable
+
+    raise_if_blocked(error)
+    if isinstance(error, (PywikibotError, ConnectionError)) and not isinstance(error, WikiUnavailable):
+        raise WikiUnavailable(str(error)) from error

@@ -1,0 +1,255 @@
+"""The scoring loop: claim -> download -> decode, sample, infer (classifiers) -> store.
+
+The stages overlap: a thread pool downloads up to ``2 * batch_size`` files
+ahead while :class:`classifiers.ScoringPipeline` decodes and scores, and
+results are stored as they come, so the slowest stage sets the pace. Memory
+is bounded by that window (videos are spooled to disk). Every failure is
+stored with its reason; transient ones come back on a later run with backoff.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+from storage.records import ScoreIn
+
+from .config import Settings
+from .downloads import Download, Downloader, DownloadError
+from .metadata import video_derivatives
+
+__all__ = ["ScoreReport", "ScoringLoop", "build_scoring", "to_score_record", "ThumbnailKeeper",
+           "worker_name"]
+
+log = logging.getLogger(__name__)
+
+#: error kinds of a FileResult that are worth another try later (the file itself may be fine)
+TRANSIENT_SCORING_ERRORS = frozenset({"internal", "inference-error", "runtime-error", "timeout"})
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class ScoreReport:
+    claimed: int = 0
+    scored: int = 0
+    flagged: int = 0
+    errors: int = 0          # final: the file cannot be scored (recorded as such)
+    failed: int = 0          # transient: recorded, retried on a later run
+    downloaded_bytes: int = 0
+    seconds: float = 0.0
+    failure_kinds: dict[str, int] = field(default_factory=dict)
+
+    def format(self) -> str:
+        rate = self.scored / self.seconds if self.seconds else 0.0
+        kinds = ", ".join(f"{k}={v}" for k, v in sorted(self.failure_kinds.items()))
+        return (f"scored {self.scored} ({self.flagged} flagged), {self.errors} unscorable, "
+                f"{self.failed} failed{f' ({kinds})' if kinds else ''}; "
+                f"{self.downloaded_bytes / 2**20:.1f} MiB in {self.seconds:.1f} s ({rate:.1f} files/s)")
+
+
+def build_scoring(settings: Settings):
+    """The classifier and its :class:`classifiers.ScoringPipeline` as the settings describe them."""
+    from classifiers import ScoringPipeline, load_classifier
+    from classifiers.media import MediaLimits
+    from classifiers.voting import VotingPolicy
+
+    clf = load_classifier(settings.model, runtime=settings.runtime, batch_size=settings.batch_size)
+    limits = MediaLimits(max_bytes=max(settings.max_image_bytes, settings.max_video_bytes))
+    voting = VotingPolicy(threshold=settings.threshold, rule=settings.vote_rule,
+                          quorum=settings.quorum, k=settings.vote_k)
+    return ScoringPipeline(clf, frames=settings.frames, limits=limits, voting=voting), clf.model_id
+
+
+def to_score_record(result) -> ScoreIn:
+    """A :class:`classifiers.FileResult` as storage's plain :class:`ScoreIn`."""
+    evidence = result.evidence
+    return ScoreIn(
+        flagged=result.flagged, score=result.score, media_type=result.media_type,
+        frames=tuple((f.index, f.time, f.score) for f in result.frames),
+        flagged_share=result.flagged_share,
+        evidence_index=evidence.index if evidence else None,
+        evidence_time=evidence.time if evidence else None,
+        error_kind=result.error_kind, error_message=result.error_message,
+        partial=result.partial, timings=dict(result.timings))
+
+
+class ThumbnailKeeper:
+    """Keeps the downloaded thumbnails of flagged files in ``directory`` for evaluation and training;
+    the oldest go when there are more than ``max_files``."""
+
+    def __init__(self, directory: str | os.PathLike, *, max_files: int = 10_000) -> None:
+        self.dir = Path(directory)
+        self.max_files = max_files
+        self._count: int | None = None
+
+    def keep(self, version, data: bytes) -> Path:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if self._count is None:
+            self._count = sum(1 for _ in os.scandir(self.dir))
+        suffix = Path(version.thumb_url or version.url or "").suffix[:6] or ".bin"
+        path = self.dir / f"{version.version_id}-{version.sha1[:12]}{suffix}"
+        if not path.exists():
+            tmp = path.with_suffix(path.suffix + ".tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)
+            self._count += 1
+        if self._count > self.max_files:
+            self._prune()
+        return path
+
+    def _prune(self) -> None:
+        entries = sorted(os.scandir(self.dir), key=lambda e: e.stat().st_mtime)
+        for entry in entries[:max(0, len(entries) - int(self.max_files * 0.9))]:
+            os.unlink(entry.path)
+        self._count = sum(1 for _ in os.scandir(self.dir))
+
+
+class ScoringLoop:
+    """Scores every pending version the store hands out for ``model_id``.
+
+    :param scoring: a :class:`classifiers.ScoringPipeline` (anything with ``score(items)``
+        yielding one ``FileResult`` per ``(key, bytes | path)`` item)
+    :param site: used for batched ``videoinfo`` lookups (smallest ready transcode); may be None
+    :param stop: set it (SIGTERM) to stop claiming; claimed work is finished and stored
+    :param progress: show a tqdm bar (backfills)
+    :param on_result: called with ``(PendingVersion, FileResult)`` after each stored score
+    """
+
+    def __init__(self, store, settings: Settings, *, scoring, model_id: str, downloader: Downloader,
+                 site=None, worker: str | None = None, stop: threading.Event | None = None,
+                 progress: bool = False, lease_seconds: int = 900,
+                 thumbs: ThumbnailKeeper | None = None, on_result=None) -> None:
+        self.store = store
+        self.settings = settings
+        self.scoring = scoring
+        self.model_id = model_id
+        self.downloader = downloader
+        self.site = site
+        self.worker = worker or worker_name()
+        self.stop = stop or threading.Event()
+        self.progress = progress
+        self.lease_seconds = lease_seconds
+        self.thumbs = thumbs if thumbs is not None else ThumbnailKeeper(Path(settings.data_dir) / "thumbs")
+        self.on_result = on_result  # called with (PendingVersion, FileResult) after storing
+        self._inflight: dict[str, tuple] = {}
+        self._failures: deque = deque()
+
+    # -- stage 1: claims ---------------------------------------------------------
+    def _claims(self, limit: int | None, report: ScoreReport) -> Iterator[tuple]:
+        chunk = max(1, self.settings.batch_size)
+        while not self.stop.is_set():
+            want = chunk if limit is None else min(chunk, limit - report.claimed)
+            if want <= 0:
+                return
+            batch = self.store.claim(self.model_id, worker=self.worker, limit=want,
+                                     lease_seconds=self.lease_seconds)
+            if not batch:
+                return
+            report.claimed += len(batch)
+            videos = [v.title for v in batch if (v.media_type or "").lower() == "video"]
+            transcodes = {}
+            if videos and self.site is not None:
+                try:
+                    transcodes = video_derivatives(self.site, videos)
+                except Exception as e:  # the original is the fallback; never lose the batch
+                    log.warning("videoinfo lookup failed, using originals: %s", e)
+            for version in batch:
+                yield version, transcodes.get(version.title, ())
+
+    # -- stage 2: downloads, a bounded window ahead of the scorer ----------------
+    def _items(self, pool: ThreadPoolExecutor, limit: int | None,
+               report: ScoreReport) -> Iterator[tuple[str, bytes | Path]]:
+        window: deque[tuple[object, Future]] = deque()
+        depth = 2 * max(1, self.settings.batch_size)
+        claims = self._claims(limit, report)
+        exhausted = False
+        while True:
+            while not exhausted and len(window) < depth:
+                try:
+                    version, transcodes = next(claims)
+                except StopIteration:
+                    exhausted = True
+                    break
+                window.append((version, pool.submit(self.downloader.fetch, version, transcodes=transcodes)))
+            if not window:
+                return
+            version, future = window.popleft()
+            try:
+                download: Download = future.result()
+            except DownloadError as e:
+                self._failures.append((version, "download", e.kind, e.message, e.permanent))
+                continue
+            except Exception as e:  # a bug must not lose the file: record it, retry later
+                self._failures.append((version, "download", "internal", repr(e), False))
+                continue
+            report.downloaded_bytes += download.size
+            key = str(version.version_id)
+            self._inflight[key] = (version, download)
+            yield key, download.source
+
+    # -- stage 3: storage ---------------------------------------------------------
+    def _record_failures(self, report: ScoreReport, bar) -> None:
+        while self._failures:
+            version, stage, kind, message, permanent = self._failures.popleft()
+            self.store.record_failure(version.version_id, self.model_id, stage=stage, kind=kind,
+                                      message=message,
+                                      max_attempts=1 if permanent else self.settings.max_attempts,
+                                      backoff_seconds=self.settings.retry_backoff_seconds)
+            report.failed += 1
+            report.failure_kinds[kind] = report.failure_kinds.get(kind, 0) + 1
+            bar.update(1)
+
+    def _record(self, result, report: ScoreReport) -> None:
+        version, download = self._inflight.pop(result.key)
+        try:
+            if not result.ok and result.error_kind in TRANSIENT_SCORING_ERRORS:
+                self._failures.append((version, "score", result.error_kind, result.error_message or "", False))
+                return
+            self.store.record_score(version.version_id, self.model_id, to_score_record(result),
+                                    worker=self.worker)
+            if self.on_result is not None:
+                self.on_result(version, result)
+            if result.ok:
+                report.scored += 1
+                if result.flagged:
+                    report.flagged += 1
+                    if download.data is not None:
+                        self.thumbs.keep(version, download.data)
+            else:
+                report.errors += 1
+                report.failure_kinds[result.error_kind] = report.failure_kinds.get(result.error_kind, 0) + 1
+        finally:
+            download.discard()
+
+    def run(self, *, limit: int | None = None, total: int | None = None) -> ScoreReport:
+        """Claim and score until nothing is pending (or ``limit`` versions, or ``stop``)."""
+        from tqdm import tqdm
+
+        report = ScoreReport()
+        started = time.perf_counter()
+        bar = tqdm(total=total, unit="file", desc="scoring", disable=not self.progress, dynamic_ncols=True)
+        try:
+            with ThreadPoolExecutor(max(1, self.settings.download_concurrency),
+                                    thread_name_prefix="download") as pool:
+                for result in self.scoring.score(self._items(pool, limit, report)):
+                    self._record_failures(report, bar)
+                    self._record(result, report)
+                    bar.update(1)
+                self._record_failures(report, bar)
+        finally:
+            bar.close()
+            for _, download in self._inflight.values():
+                download.discard()
+            self._inflight.clear()
+            report.seconds = time.perf_counter() - started
+        return report

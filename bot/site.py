@@ -1,0 +1,81 @@
+"""The wiki, the pywikibot way: site and account from ``user-config.py`` via ``PYWIKIBOT_DIR``.
+
+Only two things are ours: a User-Agent that names this bot (under
+``python -m bot`` pywikibot's ``{script}`` would be ``__main__``, which
+Wikimedia's policy treats as a generic agent) and the checks that make the bot
+stand still when it must (blocked account, stop page).
+"""
+from __future__ import annotations
+
+from importlib import metadata
+
+from .config import Settings
+
+__all__ = ["BOT_NAME", "bot_version", "configure_pywikibot", "open_site", "user_agent",
+           "WikiUnavailable", "stop_reason"]
+
+BOT_NAME = "commons-nsfw-bot"
+
+
+class WikiUnavailable(RuntimeError):
+    """The wiki cannot be used right now: unreachable, login failed, account blocked, stop page set."""
+
+
+def bot_version() -> str:
+    try:
+        return metadata.version(BOT_NAME)
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def configure_pywikibot(settings: Settings) -> None:
+    """Make pywikibot's agent ``commons-nsfw-bot/<version> (<description>; <user page>) Pywikibot/...``
+    and apply ``--simulate`` (pywikibot then blocks every write itself)."""
+    from pywikibot import config
+
+    config.user_agent_description = settings.user_agent_description
+    config.user_agent_format = (f"{BOT_NAME}/{bot_version()} ({{script_comments}}) {{pwb}} "
+                                "({revision}) {python} {http_backend}")
+    if settings.simulate:
+        config.simulate = True
+
+
+def open_site(settings: Settings, *, site=None, login: bool = True):
+    """The configured site (or ``site``, injected by tests), logged in.
+
+    :raises WikiUnavailable: when the wiki does not answer or the login fails
+    """
+    import pywikibot
+    from pywikibot.exceptions import Error as PywikibotError
+
+    configure_pywikibot(settings)
+    try:
+        site = site or pywikibot.Site()
+        if login:
+            site.login()
+    except (PywikibotError, OSError) as e:
+        raise WikiUnavailable(f"cannot use the wiki: {e}") from e
+    return site
+
+
+def user_agent(site=None) -> str:
+    """The same agent pywikibot sends, for our own ``requests`` downloads."""
+    from pywikibot.comms import http
+
+    return http.user_agent(site)
+
+
+def stop_reason(site, settings: Settings) -> str | None:
+    """Why the bot must not act now, or None: a blocked account or a non-empty stop page.
+
+    Any text on ``settings.stop_page`` stops the bot (blank the page to let it run
+    again), the custom for report bots on Commons.
+    """
+    import pywikibot
+
+    if site.is_blocked(force=True):
+        return f"the account {site.username()} is blocked"
+    page = pywikibot.Page(site, settings.stop_page)
+    if page.exists() and page.text.strip():
+        return f"the stop page [[{settings.stop_page}]] is not empty"
+    return None

@@ -1,0 +1,268 @@
+"""Where files to score come from: the upload log, a category walk, explicit titles.
+
+Every source writes the file versions it found as *pending* in the same
+transaction that advances its cursor (``store.add_file_versions(..., cursor=)``),
+so a crash can neither skip an upload nor lose a place.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Iterable, Iterator
+
+from .config import Settings
+from .metadata import IIPROP, batch_size, chunks, file_versions, version_from_imageinfo
+
+__all__ = ["IngestReport", "UploadLog", "CategoryBackfill", "ExplicitTitles", "category_title"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestReport:
+    """What one ingest pass saw."""
+
+    source: str
+    entries: int = 0        # log entries / category members read
+    added: int = 0          # file versions handed to storage as pending
+    duplicates: int = 0     # log entries already seen (overlap window)
+    hidden: int = 0         # suppressed log entries (HiddenKeyError)
+    missing: int = 0        # files deleted since (nothing to score)
+    already_scored: int = 0  # versions the current model has scored (backfill)
+    categories: int = 0     # categories walked (backfill)
+    done: bool = True       # False when a limit stopped the pass early
+    extra: dict = field(default_factory=dict)
+
+    def format(self) -> str:
+        parts = [f"{k}={v}" for k, v in vars(self).items()
+                 if k not in ("source", "extra", "done") and v]
+        return f"{self.source}: " + (", ".join(parts) or "nothing new") + ("" if self.done else " (limit reached)")
+
+
+def _utc(ts) -> datetime:
+    """A pywikibot Timestamp / ISO string / datetime as an aware UTC datetime."""
+    if isinstance(ts, str):
+        ts = datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    if ts.tzinfo is None:
+        ts = ts.replace(tzinfo=timezone.utc)
+    return ts.astimezone(timezone.utc)
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class UploadLog:
+    """New uploads, overwrites and reverts from ``list=logevents&letype=upload``, oldest first.
+
+    The cursor is ``{"timestamp", "logid", "seen"}``: the newest (timestamp, logid)
+    ingested and the log ids within the overlap window before it. A resume
+    re-reads ``overlap_seconds`` before the cursor (log rows can become visible
+    late, with an earlier timestamp) and drops entries by log id. The cursor
+    only ever moves forward.
+
+    ``overwrite`` and ``revert`` entries give the file's *current* version
+    (imageinfo), which storage keeps apart from older versions by sha1; a
+    version it already holds is not scored twice.
+    """
+
+    name = "uploadlog"
+
+    def __init__(self, site, store, settings: Settings, *, now: datetime | None = None) -> None:
+        self.site = site
+        self.store = store
+        self.settings = settings
+        self.now = now
+
+    def _start(self, cursor: dict | None) -> datetime:
+        if cursor:
+            return _utc(cursor["timestamp"]) - timedelta(seconds=self.settings.overlap_seconds)
+        now = self.now or datetime.now(timezone.utc)
+        return now - timedelta(hours=self.settings.lookback_hours)
+
+    def _entries(self, start: datetime) -> Iterator[dict]:
+        import pywikibot
+
+        for entry in self.site.logevents(logtype="upload", start=pywikibot.Timestamp.fromISOformat(_iso(start)),
+                                         reverse=True):
+            yield entry
+
+    def ingest(self, *, limit: int | None = None) -> IngestReport:
+        """Read the log from the cursor on and store what is new; ``limit`` caps new versions."""
+        report = IngestReport(self.name)
+        cursor = self.store.get_cursor(self.name)
+        seen = {int(i): _utc(t) for i, t in (cursor or {}).get("seen", {}).items()}
+        newest = ((_utc(cursor["timestamp"]), int(cursor["logid"])) if cursor else None)
+        entries = self._entries(self._start(cursor))
+        overlap = timedelta(seconds=self.settings.overlap_seconds)
+        step = batch_size(self.site)
+        limit = limit if limit is not None else self.settings.max_files_per_run
+
+        while True:
+            batch: list[tuple[int, datetime, str | None]] = []
+            for entry in entries:
+                logid, ts = int(entry["logid"]), _utc(entry["timestamp"])
+                report.entries += 1
+                if logid in seen:
+                    report.duplicates += 1
+                    continue
+                try:
+                    title = entry["title"]
+                except KeyError:  # pywikibot's HiddenKeyError: a suppressed entry
+                    title = None
+                    report.hidden += 1
+                batch.append((logid, ts, title))
+                if len(batch) >= step or (limit is not None and report.added + len(batch) >= limit):
+                    break
+            if not batch:
+                break
+            titles = [t for _, _, t in batch if t]
+            log_ids = {t: logid for logid, _, t in batch if t}  # the newest entry per title wins
+            versions = file_versions(self.site, titles, thumb_width=self.settings.thumb_width,
+                                     source=self.name, log_ids=log_ids) if titles else {}
+            found = [v for v in versions.values() if v is not None]
+            report.missing += sum(v is None for v in versions.values())
+            for logid, ts, _ in batch:
+                seen[logid] = ts
+                if newest is None or (ts, logid) > newest:
+                    newest = (ts, logid)
+            horizon = newest[0] - overlap
+            seen = {i: t for i, t in seen.items() if t >= horizon}
+            state = {"timestamp": _iso(newest[0]), "logid": newest[1],
+                     "seen": {str(i): _iso(t) for i, t in sorted(seen.items())}}
+            self.store.add_file_versions(found, cursor=(self.name, state))
+            report.added += len(found)
+            if limit is not None and report.added >= limit:
+                report.done = False
+                break
+        return report
+
+
+def category_title(site, name: str) -> str:
+    """``Foo``, ``Category:Foo`` or a localized prefix -> the canonical ``Category:Foo`` title."""
+    import pywikibot
+
+    return pywikibot.Category(site, name).title()
+
+
+class CategoryBackfill:
+    """Files of a category tree, breadth first, with a visited set (Commons' category graph has cycles).
+
+    The walk's whole state (queue, visited set, the API continuation inside the
+    current category) is the cursor ``category:<title>``, written with each
+    page of files, so a crash resumes where it stopped. Versions the current
+    model has already scored are not queued again. A finished walk starts over
+    on the next call (cheaply: everything scored is skipped).
+
+    :param depth: subcategory levels below the root (0: the root only)
+    :param limit: most new versions to queue in this call (None: all)
+    """
+
+    def __init__(self, site, store, settings: Settings, *, category: str, model_id: str,
+                 depth: int = 0, limit: int | None = None) -> None:
+        self.site = site
+        self.store = store
+        self.settings = settings
+        self.root = category_title(site, category)
+        self.model_id = model_id
+        self.depth = depth
+        self.limit = limit
+        self.name = f"category:{self.root}"
+
+    def _fresh_state(self) -> dict:
+        return {"queue": [[self.root, 0]], "visited": [self.root], "current": None,
+                "continue": None, "depth": self.depth, "done": False}
+
+    def ingest(self, *, progress=None) -> IngestReport:
+        report = IngestReport(self.name)
+        state = self.store.get_cursor(self.name)
+        if not state or state.get("done") or state.get("depth") != self.depth:
+            state = self._fresh_state()
+        queue = deque(tuple(x) for x in state["queue"])
+        visited = set(state["visited"])
+        current, cont = state["current"], state["continue"]
+
+        def save(versions, *, done=False):
+            snapshot = {"queue": [list(x) for x in queue], "visited": sorted(visited),
+                        "current": current, "continue": cont, "depth": self.depth, "done": done}
+            return self.store.add_file_versions(versions, cursor=(self.name, snapshot))
+
+        while current or queue:
+            if current is None:
+                current, cont = list(queue.popleft()), {}
+                report.categories += 1
+            title, level = current
+            # Files: one generator query per page carries their imageinfo (no per-file requests).
+            while cont is not None:
+                remaining = None if self.limit is None else self.limit - report.added
+                if remaining is not None and remaining <= 0:
+                    report.done = False
+                    return report
+                step = batch_size(self.site) if remaining is None else min(batch_size(self.site), remaining)
+                data = self.site.simple_request(
+                    action="query", formatversion="2", generator="categorymembers",
+                    gcmtitle=title, gcmtype="file", gcmlimit=str(step),
+                    prop="imageinfo", iiprop=IIPROP, iiurlwidth=str(self.settings.thumb_width),
+                    **(cont or {})).submit()
+                pages = data.get("query", {}).get("pages", [])
+                report.entries += len(pages)
+                versions = [v for v in (version_from_imageinfo(p, source=self.name) for p in pages) if v]
+                report.missing += len(pages) - len(versions)
+                cont = data.get("continue")
+                scored = (self.store.scored_version_ids(self.model_id, [v.page_id for v in versions])
+                          if versions else set())
+                ids = save(versions)
+                new = sum(i not in scored for i in ids)
+                report.added += new
+                report.already_scored += len(ids) - new
+                if progress is not None:
+                    progress(new)
+            # Subcategories, appended once each (the visited set breaks cycles).
+            if level < self.depth:
+                for sub in self._subcategories(title):
+                    if sub not in visited:
+                        visited.add(sub)
+                        queue.append((sub, level + 1))
+            current, cont = None, None
+            save([])
+        save([], done=True)
+        return report
+
+    def _subcategories(self, title: str) -> Iterator[str]:
+        cont: dict = {}
+        while True:
+            data = self.site.simple_request(action="query", formatversion="2", list="categorymembers",
+                                            cmtitle=title, cmtype="subcat", cmprop="title",
+                                            cmlimit="max", **cont).submit()
+            for member in data.get("query", {}).get("categorymembers", []):
+                yield member["title"]
+            if "continue" not in data:
+                return
+            cont = data["continue"]
+
+
+class ExplicitTitles:
+    """Files named on the command line (``python -m bot score TITLE...``)."""
+
+    name = "explicit"
+
+    def __init__(self, site, store, settings: Settings, titles: Iterable[str]) -> None:
+        import pywikibot
+
+        self.site = site
+        self.store = store
+        self.settings = settings
+        self.titles = [pywikibot.FilePage(site, t).title() for t in titles]
+
+    def ingest(self) -> IngestReport:
+        report = IngestReport(self.name, entries=len(self.titles))
+        versions = file_versions(self.site, self.titles, thumb_width=self.settings.thumb_width,
+                                 source=self.name)
+        found = [v for v in versions.values() if v is not None]
+        report.missing = len(versions) - len(found)
+        report.extra["missing_titles"] = [t for t, v in versions.items() if v is None]
+        self.store.add_file_versions(found)
+        report.added = len(found)
+        return report
