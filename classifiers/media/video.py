@@ -119,7 +119,7 @@ class _Sampler:
                     break
                 continue
             except _Budget as e:
-                error = error or MediaError("frame-limit", str(e))
+                error = error or MediaError(e.kind, str(e))
                 break
             if frame is None and out and out[-1].time >= duration - 2 * self.spacing:
                 break  # the last frames were sampled already: the end is reached, nothing missing
@@ -198,7 +198,7 @@ class _Sampler:
                         pool, stride = pool[::2], stride * 2
                 index += 1
         except _Budget as e:
-            error = MediaError("frame-limit", f"{e}; sampled the first {index:,} frames")
+            error = MediaError(e.kind, f"{e}; sampled the first {index:,} frames")
         except av.FFmpegError as e:
             error = _classify(e, f"decoding frame {index}")
         if not pool:
@@ -209,6 +209,9 @@ class _Sampler:
 
     # --- helpers --------------------------------------------------------
     def _spend(self, frame) -> None:
+        if self.deadline.expired():
+            raise _Budget(f"stopped after {self.deadline.elapsed:.1f} s "
+                          f"(max_seconds {self.limits.max_seconds})", kind="timeout")
         pixels = frame.width * frame.height
         if not self.deadline.can_decode(pixels):
             raise _Budget(f"decoded {self.deadline.frames:,} frames / {self.deadline.pixels:,} pixels "
@@ -247,7 +250,11 @@ class _Sampler:
 
 
 class _Budget(Exception):
-    """The per-file frame or pixel budget ran out."""
+    """The per-file frame, pixel or time budget ran out."""
+
+    def __init__(self, message: str, kind: str = "frame-limit") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 def _classify(e: Exception, stage: str) -> MediaError:
