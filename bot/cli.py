@@ -60,8 +60,8 @@ def run(*, settings: Settings, no_review: bool = False) -> int:
     from .jobs import Bot
     from .lock import RunLock
 
-    with RunLock(settings.data_dir):
-        bot = Bot(settings)
+    with RunLock(settings.data_dir) as lock:
+        bot = Bot(settings, journal=lock.journal_path)
         try:
             report = bot.run_pass(review=not no_review)
         finally:
@@ -86,8 +86,8 @@ def backfill(*, settings: Settings, category: str, depth: int, limit: int | None
     from .lock import RunLock
 
     slug = hashlib.sha1(category.encode()).hexdigest()[:12]
-    with RunLock(settings.data_dir, f"backfill-{slug}.lock"):
-        bot = Bot(settings)
+    with RunLock(settings.data_dir, f"backfill-{slug}.lock") as lock:
+        bot = Bot(settings, journal=lock.journal_path)
         failed = 0
         try:
             bot.check_wiki()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .config import Settings
 from .downloads import Downloader
-from .pipeline import ScoreReport, ScoringLoop, ThumbnailKeeper, build_scoring, worker_name
+from .pipeline import LeaseJournal, ScoreReport, ScoringLoop, ThumbnailKeeper, build_scoring, worker_name
 from .site import WikiUnavailable, open_site, stop_reason, user_agent
 from .sources import CategoryBackfill, ExplicitTitles, IngestReport, UploadLog
 
@@ -87,16 +87,18 @@ class Bot:
 
     :param scoring: a ``(ScoringPipeline, model_id)`` pair; built from the settings when None
     :param stop: set to stop claiming new work (SIGTERM in ``serve``)
+    :param journal: where a lock holder notes its leases (``RunLock.journal_path``)
     """
 
     def __init__(self, settings: Settings, *, site=None, store=None, scoring=None,
-                 stop: threading.Event | None = None) -> None:
+                 stop: threading.Event | None = None, journal: str | Path | None = None) -> None:
         self.settings = settings
         self._site = site
         self._store = store
         self._scoring = scoring
         self.stop = stop or threading.Event()
         self.worker = worker_name()
+        self.journal = LeaseJournal(journal) if journal else None
 
     # -- resources ---------------------------------------------------------------
     @cached_property
@@ -157,7 +159,7 @@ class Bot:
         total = self.store.status(model_id).pending if progress else None
         loop = ScoringLoop(self.store, self.settings, scoring=pipeline, model_id=model_id,
                            downloader=downloader, site=self.site, worker=self.worker, stop=self.stop,
-                           progress=progress, on_result=on_result,
+                           progress=progress, on_result=on_result, journal=self.journal,
                            thumbs=ThumbnailKeeper(Path(self.settings.data_dir) / "thumbs",
                                                   max_files=self.settings.keep_flagged_thumbs))
         try:

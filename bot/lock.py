@@ -24,6 +24,8 @@ class RunLock:
     def __init__(self, data_dir: str | os.PathLike, name: str = "run.lock") -> None:
         self.path = Path(data_dir) / name
         self._lock = FileLock(str(self.path), timeout=0)
+        #: claimed leases of the lock holder (see :class:`bot.pipeline.LeaseJournal`)
+        self.journal_path = self.path.with_name(self.path.name + ".leases")
 
     def __enter__(self) -> RunLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from .downloads import Download, Downloader, DownloadError
 from .metadata import video_derivatives
 
 __all__ = ["ScoreReport", "ScoringLoop", "build_scoring", "to_score_record", "ThumbnailKeeper",
-           "worker_name"]
+           "LeaseJournal", "worker_name"]
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,48 @@ class ThumbnailKeeper:
         self._count = sum(1 for _ in os.scandir(self.dir))
 
 
+class LeaseJournal:
+    """The version ids a locked process has claimed, so that its successor can give them back.
+
+    Leases of a killed worker come back by themselves when they expire; but a
+    ``run`` holds the run lock, so when the next ``run`` gets the lock the
+    previous one is certainly dead and its leases can be released at once
+    (nothing waits ``lease_seconds``). One JSON line per claimed batch.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+
+    def record(self, worker: str, model_id: str, version_ids) -> None:
+        import json
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as f:
+            f.write(json.dumps({"worker": worker, "model": model_id, "ids": list(version_ids)}) + "\n")
+            f.flush()  # SIGKILL keeps what the OS has; a power cut only makes us wait for the lease
+
+    def recover(self, store) -> int:
+        """Release what a dead predecessor claimed; returns how many leases were given back."""
+        import json
+
+        if not self.path.exists():
+            return 0
+        released = 0
+        for line in self.path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue  # a line cut short by the kill
+            released += store.release(entry["ids"], entry["model"], worker=entry["worker"])
+        self.clear()
+        if released:
+            log.info("released %d leases of a previous, interrupted run", released)
+        return released
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 class ScoringLoop:
     """Scores every pending version the store hands out for ``model_id``.
 
@@ -122,13 +164,16 @@ class ScoringLoop:
     :param site: used for batched ``videoinfo`` lookups (smallest ready transcode); may be None
     :param stop: set it (SIGTERM) to stop claiming; claimed work is finished and stored
     :param progress: show a tqdm bar (backfills)
+    :param journal: a :class:`LeaseJournal` (commands that hold a lock): leases of a killed
+        predecessor are released on start
     :param on_result: called with ``(PendingVersion, FileResult)`` after each stored score
     """
 
     def __init__(self, store, settings: Settings, *, scoring, model_id: str, downloader: Downloader,
                  site=None, worker: str | None = None, stop: threading.Event | None = None,
                  progress: bool = False, lease_seconds: int = 900,
-                 thumbs: ThumbnailKeeper | None = None, on_result=None) -> None:
+                 thumbs: ThumbnailKeeper | None = None, on_result=None,
+                 journal: LeaseJournal | None = None) -> None:
         self.store = store
         self.settings = settings
         self.scoring = scoring
@@ -140,6 +185,7 @@ class ScoringLoop:
         self.progress = progress
         self.lease_seconds = lease_seconds
         self.thumbs = thumbs if thumbs is not None else ThumbnailKeeper(Path(settings.data_dir) / "thumbs")
+        self.journal = journal
         self.on_result = on_result  # called with (PendingVersion, FileResult) after storing
         self._inflight: dict[str, tuple] = {}
         self._failures: deque = deque()
@@ -155,6 +201,8 @@ class ScoringLoop:
                                      lease_seconds=self.lease_seconds)
             if not batch:
                 return
+            if self.journal is not None:
+                self.journal.record(self.worker, self.model_id, [v.version_id for v in batch])
             report.claimed += len(batch)
             videos = [v.title for v in batch if (v.media_type or "").lower() == "video"]
             transcodes = {}
@@ -237,6 +285,8 @@ class ScoringLoop:
 
         report = ScoreReport()
         started = time.perf_counter()
+        if self.journal is not None:
+            self.journal.recover(self.store)
         bar = tqdm(total=total, unit="file", desc="scoring", disable=not self.progress, dynamic_ncols=True)
         try:
             with ThreadPoolExecutor(max(1, self.settings.download_concurrency),
@@ -246,6 +296,8 @@ class ScoringLoop:
                     self._record(result, report)
                     bar.update(1)
                 self._record_failures(report, bar)
+            if self.journal is not None:
+                self.journal.clear()  # everything claimed was stored
         finally:
             bar.close()
             for _, download in self._inflight.values():

@@ -1,0 +1,103 @@
+"""``python -m bot serve``: the cron pass as APScheduler jobs in one long-lived process.
+
+Three jobs share one :class:`~bot.jobs.Bot` (one site, one database pool, one
+loaded model): polling (upload log + scoring), publishing the review page and
+harvesting verdicts. They never overlap (one lock; pywikibot is not meant to
+be driven from several threads at once). SIGTERM (or SIGINT) stops claiming
+new work, lets the job in flight finish and store its results, and exits.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from datetime import datetime, timezone
+
+from .config import Settings
+from .jobs import Bot
+from .lock import RunLock
+from .site import WikiUnavailable
+
+__all__ = ["BotScheduler", "serve"]
+
+log = logging.getLogger(__name__)
+
+
+class BotScheduler:
+    """The bot's jobs on an APScheduler ``BlockingScheduler``.
+
+    :param bot: injected by tests; built from ``settings`` otherwise
+    """
+
+    def __init__(self, settings: Settings, *, bot: Bot | None = None) -> None:
+        from apscheduler.schedulers.blocking import BlockingScheduler
+
+        self.settings = settings
+        self.bot = bot or Bot(settings)
+        self.scheduler = BlockingScheduler(timezone=timezone.utc)
+        self.busy = threading.Lock()
+        self.exit_code = 0
+        now = datetime.now(timezone.utc)
+        for name, job, seconds in (
+                ("poll", self.poll, settings.poll_interval_seconds),
+                ("publish", self.publish, settings.publish_interval_seconds),
+                ("harvest", self.harvest, settings.harvest_interval_seconds)):
+            # coalesce + one instance: a job that overran runs once, not once per missed slot
+            self.scheduler.add_job(self._guarded(name, job), "interval", seconds=seconds, id=name,
+                                   next_run_time=now, coalesce=True, max_instances=1,
+                                   misfire_grace_time=seconds)
+
+    def _guarded(self, name: str, job):
+        def run() -> None:
+            if self.bot.stop.is_set():
+                return
+            with self.busy:
+                try:
+                    self.bot.check_wiki()
+                    outcome = job()
+                    if outcome is not None:
+                        log.info("%s: %s", name, getattr(outcome, "format", lambda: outcome)())
+                except WikiUnavailable as e:
+                    log.error("%s: %s; stopping", name, e)
+                    self.exit_code = 5
+                    self.shutdown()
+                except Exception:  # one failed pass must not end the service; the next one retries
+                    log.exception("%s failed", name)
+        run.__name__ = name
+        return run
+
+    def poll(self):
+        from .jobs import PassReport
+
+        report = PassReport(ingest=[self.bot.ingest_uploads()])
+        report.score = self.bot.score_pending()
+        return report
+
+    def publish(self):
+        return self.bot.publish()
+
+    def harvest(self):
+        return self.bot.harvest()
+
+    def shutdown(self, *_signal) -> None:
+        """Stop claiming, finish the job in flight, stop the scheduler (safe from a signal handler)."""
+        self.bot.stop.set()
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+
+    def start(self) -> int:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self.shutdown)
+        self.scheduler.start()  # returns after shutdown()
+        with self.busy:  # the job in flight has stored its results
+            pass
+        return self.exit_code
+
+
+def serve(settings: Settings) -> int:
+    with RunLock(settings.data_dir) as lock:
+        scheduler = BotScheduler(settings, bot=Bot(settings, journal=lock.journal_path))
+        try:
+            return scheduler.start()
+        finally:
+            scheduler.bot.close()
