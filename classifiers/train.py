@@ -1,0 +1,484 @@
+"""``python -m classifiers train``: fine-tune any timm model on judged files.
+
+Transfer learning from a starting point (open_nsfw itself, any timm model, or a
+checkpoint of an earlier run) on a labelled folder (:mod:`classifiers.labelled`):
+
+* **preprocessing from the model**: training crops and augmentations come from
+  ``timm.data.create_transform(is_training=True)`` fed with the model's own
+  ``pretrained_cfg`` (open_nsfw's Caffe-scale mean/std on 0..255 values plus its
+  JPEG round trip, ImageNet's for most others); validation uses exactly the
+  inference preprocessing (:func:`classifiers.preprocess.preprocess`), so the
+  validation AUC is the AUC the bot will see;
+* **class balance**: a weighted sampler (default) or class weights in the loss;
+* **AMP on a GPU** (bf16 where supported, else fp16 with a grad scaler), fp32 on the CPU;
+* **early stopping** on validation AUC, keeping the best epoch;
+* **resumable**: ``state.pt`` holds weights, optimizer, scheduler, scaler, the
+  split and the history after every epoch; ``--resume`` continues the epoch count.
+
+Outputs in ``--out DIR``: ``best.safetensors`` (a checkpoint ``--model`` accepts
+everywhere, via :func:`classifiers.models.save_checkpoint`), ``state.pt`` and
+``history.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import math
+import os
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .labelled import LABELS, LabelledItem, read_labelled_folder
+
+__all__ = ["TrainConfig", "TrainResult", "train", "split_items", "build_model", "train_transform",
+           "configure_parser", "run"]
+
+log = logging.getLogger(__name__)
+
+BEST_NAME = "best.safetensors"
+STATE_NAME = "state.pt"
+HISTORY_NAME = "history.json"
+
+
+@dataclass
+class TrainConfig:
+    """How to train. Every field is a command-line option of the same name.
+
+    :param model: starting point: a timm name, an ``hf-hub:`` id, or a checkpoint file
+    :param pretrained: start from the model's pretrained weights (False: random init, for tests)
+    :param input_size: square input side (convolutional models only); None: the model's own
+    :param balance: ``sampler`` (weighted sampler), ``loss`` (class weights) or ``none``
+    :param patience: stop after this many epochs without a better validation AUC
+    :param precision: ``auto`` (bf16/fp16 autocast on CUDA, fp32 on CPU), ``fp32``, ``bf16``, ``fp16``
+    :param workers: DataLoader worker processes (0: decode in the training process)
+    """
+
+    model: str = "opennsfw_resnet50_1by2"
+    pretrained: bool = True
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 0.05
+    val_fraction: float = 0.2
+    patience: int = 3
+    balance: str = "sampler"
+    input_size: int | None = None
+    augment: bool = True
+    device: str = "auto"
+    precision: str = "auto"
+    workers: int = field(default_factory=lambda: min(8, os.cpu_count() or 1))
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    checkpoint: Path
+    best_auc: float
+    best_epoch: int
+    epochs_run: int
+    stopped_early: bool
+    history: list[dict]
+
+
+def split_items(items: Sequence[LabelledItem], *, val_fraction: float, seed: int
+                ) -> tuple[list[LabelledItem], list[LabelledItem]]:
+    """A stratified, reproducible train/validation split (at least one file of each label in each part)."""
+    rng = random.Random(seed)
+    train_part, val_part = [], []
+    for label in (0, 1):
+        group = sorted((i for i in items if i.label == label), key=lambda i: i.key)
+        if len(group) < 2:
+            raise ValueError(f"need at least 2 {LABELS[label]} files to split off a validation set, "
+                             f"have {len(group)}")
+        rng.shuffle(group)
+        n_val = min(len(group) - 1, max(1, round(val_fraction * len(group))))
+        val_part += group[:n_val]
+        train_part += group[n_val:]
+    return train_part, val_part
+
+
+def build_model(config: TrainConfig):
+    """The starting model with a 2-class head, and its label names.
+
+    A model that already has two outputs whose label names say which is NSFW
+    (open_nsfw, an earlier checkpoint) keeps its head: fine-tuning starts from
+    what it knows. Anything else gets a fresh head labelled ``("sfw", "nsfw")``.
+    """
+    import timm
+
+    from .model_card import nsfw_index
+    from .models import is_checkpoint, load_checkpoint
+
+    if is_checkpoint(config.model):
+        model, _ = load_checkpoint(config.model)
+    elif config.pretrained:
+        model = timm.create_model(config.model, pretrained=True)
+    else:
+        model = timm.create_model(config.model, pretrained=False, num_classes=len(LABELS))
+    labels = tuple(model.pretrained_cfg.get("label_names") or ())
+    try:
+        keep_head = model.num_classes == 2 and labels and nsfw_index(labels) is not None and config.pretrained
+    except ValueError:
+        keep_head = False
+    if not keep_head:
+        if model.num_classes != len(LABELS):
+            model.reset_classifier(len(LABELS))
+        labels = LABELS
+    cfg = dict(model.pretrained_cfg)
+    cfg.update(label_names=tuple(labels), num_classes=len(labels))
+    cfg.pop("test_input_size", None)  # inference uses input_size; keep one truth
+    if config.input_size:
+        cfg["input_size"] = (3, config.input_size, config.input_size)
+    model.pretrained_cfg = model.default_cfg = cfg
+    return model, tuple(labels)
+
+
+class JpegRoundTrip:
+    """Encode and decode as JPEG, as the model's inference preprocessing does (open_nsfw: quality 75)."""
+
+    def __init__(self, quality: int) -> None:
+        self.quality = quality
+
+    def __call__(self, image):
+        from PIL import Image
+
+        with io.BytesIO() as buf:
+            image.convert("RGB").save(buf, format="JPEG", quality=self.quality)
+            buf.seek(0)
+            out = Image.open(buf)
+            out.load()
+        return out
+
+    def __repr__(self) -> str:
+        return f"JpegRoundTrip(quality={self.quality})"
+
+
+def train_transform(model, *, augment: bool = True):
+    """timm's training transform with the model's own size, interpolation, mean and std.
+
+    For open_nsfw the mean/std are Caffe's on 0..255 values (``255 * x - mean``), so
+    timm's ToTensor+Normalize reproduce the model's input scale; its JPEG round trip
+    is inserted before the tensor conversion.
+    """
+    from timm.data import create_transform, resolve_model_data_config
+    from torchvision import transforms
+
+    data = resolve_model_data_config(model)
+    primary, secondary, final = create_transform(
+        input_size=data["input_size"], is_training=True, no_aug=not augment,
+        interpolation=data["interpolation"], mean=data["mean"], std=data["std"],
+        crop_pct=data["crop_pct"], separate=True)
+    steps = [*primary.transforms, *secondary.transforms]
+    quality = model.pretrained_cfg.get("jpeg_quality")
+    if quality:
+        steps.append(JpegRoundTrip(int(quality)))
+    return transforms.Compose([*steps, *final.transforms])
+
+
+class LabelledImages:
+    """A torch-style dataset: (tensor, target) for each item; undecodable files give None and are dropped."""
+
+    def __init__(self, items: Sequence[LabelledItem], transform, *, targets: tuple[int, int], decode_size: int):
+        self.items = list(items)
+        self.transform = transform
+        self.targets = targets  # output index for (sfw, nsfw)
+        self.decode_size = decode_size
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int):
+        from .media import MediaError, read_frames
+
+        item = self.items[index]
+        try:
+            frame = read_frames(item.path, frames=1, decode_size=self.decode_size).frames[0].image
+        except (MediaError, OSError, IndexError) as e:
+            log.warning("skipping %s: %s", item.key, e)
+            return None
+        return self.transform(frame), self.targets[item.label]
+
+
+def _collate(batch):
+    import torch
+
+    batch = [b for b in batch if b is not None]
+    if not batch:
+        return None
+    images, targets = zip(*batch)
+    return torch.stack(images), torch.tensor(targets)
+
+
+def _inference_transform(model):
+    """The bot's own preprocessing, as a transform returning a tensor."""
+    import torch
+
+    from .preprocess import PreprocessConfig, preprocess
+
+    config = PreprocessConfig.from_model(model)
+    return lambda image: torch.from_numpy(preprocess(image, config))
+
+
+def _device_and_dtype(config: TrainConfig):
+    import torch
+
+    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto"
+                          else config.device)
+    precision = config.precision
+    if precision == "auto":
+        precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if device.type == "cuda" else "fp32"
+    dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    return device, dtype
+
+
+def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.PathLike,
+          val_items: Sequence[LabelledItem] | None = None, resume: str | os.PathLike | None = None,
+          progress: bool = True) -> TrainResult:
+    """Fine-tune, validate every epoch, keep the best checkpoint; see the module doc.
+
+    :param items: training files (split into train/validation unless ``val_items`` is given)
+    :param resume: a ``state.pt`` from an earlier run: continue after its last epoch,
+        with its split, model and optimizer (``config.epochs`` is the total to reach)
+    """
+    import torch
+    from torch.utils.data import DataLoader, WeightedRandomSampler
+    from tqdm import tqdm
+
+    from . import metrics
+    from .model_card import nsfw_index
+    from .models import save_checkpoint
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    state = torch.load(resume, map_location="cpu", weights_only=True) if resume else None
+    if state is not None:
+        saved = state["config"]
+        config = TrainConfig(**{**saved, "epochs": config.epochs, "device": config.device,
+                                "workers": config.workers, "precision": config.precision,
+                                "model": saved["model"]})
+    torch.manual_seed(config.seed)
+    random.seed(config.seed)
+
+    if state is not None:
+        by_key = {i.key: i for i in [*items, *(val_items or [])]}
+        missing = [k for k in [*state["train_keys"], *state["val_keys"]] if k not in by_key]
+        if missing:
+            raise ValueError(f"resuming needs the same files: {len(missing)} missing, e.g. {missing[0]!r}")
+        train_part = [by_key[k] for k in state["train_keys"]]
+        val_part = [by_key[k] for k in state["val_keys"]]
+    elif val_items is not None:
+        train_part, val_part = list(items), list(val_items)
+    else:
+        train_part, val_part = split_items(items, val_fraction=config.val_fraction, seed=config.seed)
+    for name, part in (("training", train_part), ("validation", val_part)):
+        if {i.label for i in part} != {0, 1}:
+            raise ValueError(f"the {name} files need both sfw and nsfw examples")
+
+    model, labels = build_model(config if state is None else
+                                TrainConfig(**{**asdict(config), "pretrained": False, "model": state["architecture"]}))
+    if state is not None:
+        model.load_state_dict(state["model"])
+        model.pretrained_cfg = model.default_cfg = _cfg_from_json(state["pretrained_cfg"])
+        labels = tuple(state["label_names"])
+    nsfw = nsfw_index(labels)
+    targets = (1 - nsfw, nsfw)
+    device, dtype = _device_and_dtype(config)
+    channels_last = device.type == "cuda"
+    model.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+    decode_size = max(model.pretrained_cfg["input_size"][1:]) * 2
+    train_set = LabelledImages(train_part, train_transform(model, augment=config.augment), targets=targets,
+                               decode_size=decode_size)
+    val_set = LabelledImages(val_part, _inference_transform(model), targets=targets, decode_size=decode_size)
+    counts = np.bincount([i.label for i in train_part], minlength=2).astype(np.float64)
+    class_weight = None
+    sampler = None
+    if config.balance == "sampler":
+        weights = [1.0 / counts[i.label] for i in train_part]
+        sampler = WeightedRandomSampler(weights, num_samples=len(train_part), replacement=True,
+                                        generator=torch.Generator().manual_seed(config.seed))
+    elif config.balance == "loss":
+        per_label = counts.sum() / (2 * counts)
+        class_weight = torch.tensor([per_label[targets.index(o)] for o in range(2)], dtype=torch.float32,
+                                    device=device)
+    elif config.balance != "none":
+        raise ValueError(f"balance must be sampler, loss or none, not {config.balance!r}")
+    loader_args = dict(batch_size=config.batch_size, num_workers=config.workers, collate_fn=_collate,
+                       pin_memory=device.type == "cuda", persistent_workers=config.workers > 0)
+    train_loader = DataLoader(train_set, sampler=sampler, shuffle=sampler is None, drop_last=False, **loader_args)
+    val_loader = DataLoader(val_set, shuffle=False, **loader_args)
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, config.epochs))
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype is torch.float16)
+    loss_fn = torch.nn.CrossEntropyLoss(weight=class_weight)
+    start_epoch, best_auc, best_epoch, bad_epochs, history = 1, -math.inf, 0, 0, []
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        start_epoch = state["epoch"] + 1
+        best_auc, best_epoch, bad_epochs = state["best_auc"], state["best_epoch"], state["bad_epochs"]
+        history = list(state["history"])
+        if state.get("stopped_early"):
+            log.info("the resumed run had already stopped early at epoch %d", state["epoch"])
+            start_epoch = config.epochs + 1
+
+    best_path = out / BEST_NAME
+    stopped_early = False
+    epoch = start_epoch - 1
+    for epoch in range(start_epoch, config.epochs + 1):
+        model.train()
+        started, seen, loss_sum = time.perf_counter(), 0, 0.0
+        bar = tqdm(train_loader, desc=f"epoch {epoch}/{config.epochs}", unit="batch", disable=not progress,
+                   leave=False)
+        for batch in bar:
+            if batch is None:
+                continue
+            x, y = batch
+            x = x.to(device, non_blocking=True,
+                     memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+            y = y.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                loss = loss_fn(model(x).float(), y)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            seen += len(y)
+            loss_sum += loss.detach().item() * len(y)
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}")
+        train_seconds = time.perf_counter() - started
+        scheduler.step()
+        scores, truth = _predict(model, val_loader, device=device, dtype=dtype, nsfw=nsfw,
+                                 channels_last=channels_last)
+        auc = metrics.roc_auc(truth, scores)
+        improved = auc > best_auc
+        history.append({"epoch": epoch, "train_loss": loss_sum / max(seen, 1), "val_auc": auc,
+                        "lr": optimizer.param_groups[0]["lr"], "train_images": seen,
+                        "train_seconds": train_seconds, "images_per_s": seen / train_seconds if train_seconds else 0.0})
+        log.info("epoch %d: loss %.4f, validation AUC %.4f%s", epoch, history[-1]["train_loss"], auc,
+                 " (best)" if improved else "")
+        if progress:
+            print(f"epoch {epoch}: loss {history[-1]['train_loss']:.4f}, val AUC {auc:.4f}, "
+                  f"{history[-1]['images_per_s']:.1f} img/s{' *' if improved else ''}", file=sys.stderr)
+        if improved:
+            best_auc, best_epoch, bad_epochs = auc, epoch, 0
+            save_checkpoint(best_path, model, label_names=list(labels), pretrained_cfg=model.pretrained_cfg,
+                            extra={"trained_from": config.model, "epoch": epoch, "val_auc": auc,
+                                   "train_files": len(train_part), "val_files": len(val_part)})
+        else:
+            bad_epochs += 1
+        stopped_early = bad_epochs >= config.patience and epoch < config.epochs
+        _save_state(out / STATE_NAME, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+                    config=config, epoch=epoch, best_auc=best_auc, best_epoch=best_epoch, bad_epochs=bad_epochs,
+                    history=history, train_part=train_part, val_part=val_part, labels=labels,
+                    stopped_early=stopped_early)
+        (out / HISTORY_NAME).write_text(json.dumps(history, indent=2) + "\n")
+        if stopped_early:
+            log.info("no better validation AUC for %d epochs: stopping", config.patience)
+            break
+    if not best_path.exists():
+        raise RuntimeError("no epoch was trained: nothing to save (raise --epochs to continue a resumed run)")
+    return TrainResult(checkpoint=best_path, best_auc=best_auc, best_epoch=best_epoch, epochs_run=epoch,
+                       stopped_early=stopped_early, history=history)
+
+
+def _predict(model, loader, *, device, dtype, nsfw: int, channels_last: bool) -> tuple[np.ndarray, np.ndarray]:
+    import torch
+
+    model.eval()
+    scores, truth = [], []
+    with torch.inference_mode():
+        for batch in loader:
+            if batch is None:
+                continue
+            x, y = batch
+            x = x.to(device, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+            with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+                logits = model(x)
+            scores.append(logits.float().softmax(1)[:, nsfw].cpu().numpy())
+            truth.append((y == nsfw).numpy())
+    return np.concatenate(scores), np.concatenate(truth)
+
+
+def _save_state(path: Path, *, model, optimizer, scheduler, scaler, config: TrainConfig, epoch: int,
+                best_auc: float, best_epoch: int, bad_epochs: int, history: list[dict],
+                train_part, val_part, labels, stopped_early: bool) -> None:
+    import torch
+
+    from .cache import atomic_write_bytes
+
+    state = {
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+        "config": asdict(config), "epoch": epoch, "best_auc": best_auc, "best_epoch": best_epoch,
+        "bad_epochs": bad_epochs, "history": history, "stopped_early": stopped_early,
+        "train_keys": [i.key for i in train_part], "val_keys": [i.key for i in val_part],
+        "architecture": model.pretrained_cfg["architecture"], "label_names": list(labels),
+        "pretrained_cfg": _cfg_to_json(model.pretrained_cfg),
+    }
+    with io.BytesIO() as buf:
+        torch.save(state, buf)
+        atomic_write_bytes(path, buf.getvalue())
+
+
+def _cfg_to_json(cfg: dict) -> str:
+    return json.dumps({k: v for k, v in cfg.items() if isinstance(v, (str, int, float, bool, list, tuple, type(None)))})
+
+
+def _cfg_from_json(text: str) -> dict:
+    cfg = json.loads(text)
+    return {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
+
+
+def configure_parser(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("Fine-tune a timm model on a labelled folder (sfw/ and nsfw/ subfolders); writes "
+                          "OUT/best.safetensors, which --model accepts everywhere.")
+    defaults = TrainConfig()
+    parser.add_argument("folder", type=Path, help="labelled folder (e.g. from `python -m bot export-labelled`)")
+    parser.add_argument("--val", type=Path, default=None,
+                        help="a separate labelled validation folder (default: split --val-fraction off FOLDER)")
+    parser.add_argument("--out", type=Path, default=Path("training"), help="output folder (default ./training)")
+    parser.add_argument("--resume", type=Path, default=None, help="continue from OUT/state.pt of an earlier run")
+    parser.add_argument("--model", default=defaults.model,
+                        help=f"starting point: timm name, hf-hub: id or checkpoint (default {defaults.model})")
+    parser.add_argument("--no-pretrained", dest="pretrained", action="store_false",
+                        help="random initial weights (for architectures without offline weights)")
+    for name, kind in (("epochs", int), ("batch_size", int), ("lr", float), ("weight_decay", float),
+                       ("val_fraction", float), ("patience", int), ("input_size", int), ("workers", int),
+                       ("seed", int)):
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=getattr(defaults, name),
+                            help=f"default {getattr(defaults, name)}")
+    parser.add_argument("--balance", choices=("sampler", "loss", "none"), default=defaults.balance,
+                        help="class balancing (default: weighted sampler)")
+    parser.add_argument("--no-augment", dest="augment", action="store_false", help="no random crops/flips/jitter")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+                        help="auto: bf16 (or fp16) autocast on CUDA, fp32 on the CPU")
+    parser.add_argument("--no-progress", action="store_true")
+
+
+def run(args: argparse.Namespace) -> int:
+    names = {f for f in TrainConfig.__dataclass_fields__}
+    config = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+    try:
+        items = read_labelled_folder(args.folder)
+        val_items = read_labelled_folder(args.val) if args.val else None
+        result = train(items, config=config, out=args.out, val_items=val_items, resume=args.resume,
+                       progress=not args.no_progress)
+    except (OSError, ValueError, RuntimeError) as e:
+        print(f"train: {e}", file=sys.stderr)
+        return 2
+    print(f"best validation AUC {result.best_auc:.4f} at epoch {result.best_epoch} "
+          f"({result.epochs_run} epochs{', stopped early' if result.stopped_early else ''})")
+    print(f"checkpoint: {result.checkpoint}  (use --model {result.checkpoint})")
+    return 0
