@@ -42,10 +42,9 @@ def review_module():
 
 def raise_if_blocked(error: BaseException) -> None:
     """Turn pywikibot's "you are blocked" errors into :class:`WikiUnavailable`."""
-    from pywikibot.exceptions import APIError, UserBlockedError
+    from pywikibot.exceptions import APIError
 
-    if isinstance(error, UserBlockedError) or (
-            isinstance(error, APIError) and error.code in BLOCKED_CODES):
+    if isinstance(error, APIError) and error.code in BLOCKED_CODES:
         raise WikiUnavailable(f"the bot's account is blocked: {error}") from error
 
 
@@ -184,10 +183,13 @@ class Bot:
         if "model_id" in inspect.signature(function).parameters:
             kwargs["model_id"] = self.model_id
         try:
-            return function(self.site, self.store, self.settings, **kwargs)
+            outcome = function(self.site, self.store, self.settings, **kwargs)
         except Exception as e:
             raise_if_blocked(e)
             raise
+        if getattr(outcome, "halted", None):  # stop page or block seen while editing
+            raise WikiUnavailable(f"{name}: {outcome.halted}")
+        return outcome
 
     def run_pass(self, *, review: bool = True) -> PassReport:
         """One cron pass: upload log -> scores -> review page -> verdicts, recorded as a run."""

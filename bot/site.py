@@ -68,14 +68,21 @@ def user_agent(site=None) -> str:
 def stop_reason(site, settings: Settings) -> str | None:
     """Why the bot must not act now, or None: a blocked account or a non-empty stop page.
 
-    Any text on ``settings.stop_page`` stops the bot (blank the page to let it run
-    again), the custom for report bots on Commons.
+    Any text on ``settings.stop_page`` other than whitespace and HTML comments
+    stops the bot (blank the page to let it run again), the custom for report
+    bots on Commons; the rule is the review page's (:mod:`bot.review.safety`).
     """
     import pywikibot
+
+    try:
+        from .review.safety import stop_page_says_stop
+    except ImportError:
+        def stop_page_says_stop(text):
+            return bool(text and text.strip())
 
     if site.is_blocked(force=True):
         return f"the account {site.username()} is blocked"
     page = pywikibot.Page(site, settings.stop_page)
-    if page.exists() and page.text.strip():
+    if page.exists() and stop_page_says_stop(page.text):
         return f"the stop page [[{settings.stop_page}]] is not empty"
     return None

@@ -1,0 +1,126 @@
+"""``python -m bot`` as cron runs it: subprocesses against the local wiki, exit codes, lock, SIGKILL."""
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+
+import pytest
+from PIL import Image
+
+import storage
+from bot.lock import RunLock
+
+from .conftest import bot_command, photo
+
+pytestmark = pytest.mark.wiki
+
+MODEL = "opennsfw_resnet50_1by2"
+
+
+def upload_distinct_photos(wiki, directory, count: int) -> list[str]:
+    """``count`` different real photo crops uploaded by Alice; returns their titles."""
+    alice = wiki.user("Alice")
+    sources = [photo(n) for n in ("astronaut", "coffee", "chelsea", "rocket")]
+    titles = []
+    for i in range(count):
+        image = sources[i % len(sources)]
+        w, h = image.size
+        crop = image.crop((i * 7, i * 5, w - i * 3, h - i * 4)).resize((320, 240))
+        path = directory / f"crop{i}.jpg"
+        crop.save(path, quality=85)
+        alice.upload(path, f"Crop {i}.jpg")
+        titles.append(f"File:Crop {i}.jpg")
+    return titles
+
+
+def run_bot(env, *args, timeout=240) -> subprocess.CompletedProcess:
+    return subprocess.run(bot_command(*args), env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_sigkill_mid_run_then_rerun_scores_everything_once(wiki, bot_env, tmp_path):
+    titles = upload_distinct_photos(wiki, tmp_path, 12)
+    data = tmp_path / "data"
+    args = ("run", "--data-dir", str(data), "--batch-size", "2", "--download-concurrency", "1",
+            "--lookback-hours", "1", "--no-review")
+    proc = subprocess.Popen(bot_command(*args), env=bot_env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    store = None
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (data / "bot.sqlite3").exists():
+                store = store or storage.open_store(None, data_dir=data)
+                status = store.status()
+                if status.scored >= 1:
+                    break
+            time.sleep(0.05)
+        assert proc.poll() is None, f"the run ended before it could be killed:\n{proc.stdout.read()}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        before = store.status()
+        cursor_before = store.get_cursor("uploadlog")
+        assert 1 <= before.scored < len(titles), "killed too late to test anything"
+
+        again = run_bot(bot_env, *args)
+        assert again.returncode == 0, again.stdout + again.stderr
+        match = re.search(r"scored (\d+) \(", again.stdout)
+        assert match, again.stdout
+        after = store.status()
+        # Every upload scored, none twice: the second run scored exactly what was missing.
+        assert after.versions == len(titles)
+        assert after.scored == len(titles) and after.pending == 0
+        assert int(match.group(1)) == len(titles) - before.scored
+        cursor_after = store.get_cursor("uploadlog")
+        assert (cursor_after["timestamp"], cursor_after["logid"]) >= (cursor_before["timestamp"],
+                                                                      cursor_before["logid"])
+        assert not (data / "run.lock.leases").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if store is not None:
+            store.close()
+
+
+def test_lock_prevents_overlapping_runs(wiki, bot_env, tmp_path):
+    data = tmp_path / "data"
+    with RunLock(data):
+        done = run_bot(bot_env, "run", "--data-dir", str(data))
+    assert done.returncode == 3, done.stderr
+    assert "another run holds" in done.stderr
+    assert not (data / "bot.sqlite3").exists()  # it did nothing at all
+
+
+def test_simulate_writes_nothing_to_the_wiki(wiki, bot_env, tmp_path):
+    upload_distinct_photos(wiki, tmp_path, 2)
+    data = tmp_path / "data"
+    # Threshold 0 flags everything, so the review page would be written.
+    done = run_bot(bot_env, "run", "--simulate", "--threshold", "0", "--data-dir", str(data),
+                   "--lookback-hours", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    admin = wiki.user("Sam")
+    changes = admin.api(action="query", list="recentchanges", rcuser="NsfwBot", rclimit=50)
+    assert changes["query"]["recentchanges"] == []
+    with storage.open_store(None, data_dir=data) as store:
+        assert store.status().flagged == 2
+    # The review page was rendered, but to a local file instead of the wiki.
+    assert list((data / "simulate").glob("*.wiki")), done.stdout
+
+
+def test_stop_page_and_exit_codes(wiki, bot_env, tmp_path):
+    data = tmp_path / "data"
+    wiki.user("Patty").edit("User:CommonsNsfwBot/Stop", "Stop please: too many false alarms. ~~~~")
+    stopped = run_bot(bot_env, "run", "--data-dir", str(data))
+    assert stopped.returncode == 5, stopped.stdout + stopped.stderr
+    assert "stop page" in stopped.stderr
+
+    usage = run_bot(bot_env, "backfill", "--data-dir", str(data))  # --category missing
+    assert usage.returncode == 2
+    bad_config = run_bot(bot_env, "status", "--config", str(tmp_path / "missing.toml"))
+    assert bad_config.returncode == 2
+    no_database = run_bot(bot_env, "status", "--database-url",
+                          "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert no_database.returncode == 4, no_database.stderr
+    status = run_bot(bot_env, "status", "--data-dir", str(data))
+    assert status.returncode == 0 and "pending" in status.stdout
