@@ -95,7 +95,8 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
     cursor = store.get_cursor(cursor_name) or {}
     if page.exists():
         last_revid = cursor.get("revid", 0)
-        previous = _slots(page.getOldVersion(last_revid)) if last_revid else {}
+        baseline = _old_text(page, last_revid) if last_revid else ""
+        previous = _slots(baseline)
         start = cursor.get("timestamp")
         revisions = [r for r in page.revisions(
             reverse=True, content=True,
@@ -105,7 +106,7 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
         groups = _groups(site, {r.user for r in revisions if r.user})
         trusted_groups = set(settings.trusted_groups)
         bot_name = site.username()
-        seen_malformed = _malformed(page.getOldVersion(last_revid)) if last_revid else set()
+        seen_malformed = _malformed(baseline)
         for rev in revisions:
             report.revisions += 1
             current = _slots(rev.text)
@@ -147,6 +148,13 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
     report.retired = len(store.retire_reviewed(
         title, older_than=timedelta(hours=settings.reviewed_retention_hours)))
     return report
+
+
+def _old_text(page, revid: int) -> str:
+    """The text of an old revision (pywikibot >= 11.7 renamed the call)."""
+    if hasattr(page, "get_revision"):
+        return page.get_revision(revid, content=True).text or ""
+    return page.getOldVersion(revid) or ""
 
 
 def _malformed(text: str) -> set[str]:

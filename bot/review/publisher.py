@@ -27,7 +27,7 @@ from pathlib import Path
 from bot.config import Settings
 
 from .onwiki_config import effective_settings
-from .page import (EntryData, ReviewPage, append_to_archive, archive_page_text, new_page_text,
+from .page import (ENTRY_TEMPLATE, EntryData, ReviewPage, append_to_archive, archive_page_text, new_page_text,
                    parse_entries)
 from .safety import EditGuard, Halted
 
@@ -35,6 +35,8 @@ __all__ = ["PublishReport", "publish_review", "MAX_ATTEMPTS"]
 
 MAX_ATTEMPTS = 5
 ARCHIVE_CURSOR = "review-archive:{page}"
+#: the entry template's wikitext, created on a wiki that lacks it
+TEMPLATE_FILE = Path(__file__).with_name("templates") / "NSFW_review_entry.wiki"
 
 
 @dataclass
@@ -111,6 +113,8 @@ def publish_review(site, store, settings: Settings, *, model_id: str | None = No
         return report
     new, refresh = _plan(site, store, settings, model_id, report)
     try:
+        if new:
+            _ensure_template(site, guard)
         _apply(site, store, settings, guard, report, new=new, refresh=refresh)
     except Halted as e:
         report.halted = str(e)
@@ -158,65 +162,89 @@ def _read(site, title: str):
 
 def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishReport, *,
            new: list[EntryData], refresh: dict[int, EntryData]) -> None:
+    """Read, change, save; repeat until a fresh read shows the page as it should be.
+
+    MediaWiki may merge a conflicting save with diff3, or even drop it ("nochange"
+    after a failed merge), so success is judged by reading the page again, not by
+    the API's answer: the loop ends when applying the plan to a fresh read
+    changes nothing.
+    """
     from pywikibot.exceptions import EditConflictError
 
     title = settings.review_page
-    listed = store.review_entries(title, states=["listed"])  # oldest first
-    listed_ids = [e.version_id for e in listed]
+    listed_ids = [e.version_id for e in store.review_entries(title, states=["listed"])]
     retired = {e.version_id for e in store.review_entries(title, states=["retired"])}
-
-    for _attempt in range(MAX_ATTEMPTS):
+    new_ids = {d.version_id for d in new}
+    archived: set[int] = set()      # taken off by us (and safe in the archive)
+    overflowed: set[int] = set()
+    saved = False
+    for _attempt in range(MAX_ATTEMPTS + 1):
         page, text = _read(site, title)
         review = ReviewPage(text if text is not None else new_page_text(bot_name=site.username()))
         on_page = review.ids()
-        gone = [v for v in listed_ids if v not in on_page]  # a human took them off
-        leaving = [v for v in on_page if v in retired]
-        chunks = {v: review.remove(v) for v in leaving}
-
+        chunks = {v: review.remove(v) for v in on_page if v in retired}
         room = settings.review_max_entries - len(review.entries())
         adds = [d for d in new if d.version_id not in on_page][:max(room, 0)]
         for data in adds:
             review.add(data)
         refreshed = sum(review.refresh(d) for v, d in refresh.items() if v in on_page)
-
         overflow = _overflow(review, settings.review_max_entries, listed_ids)
-        for v in overflow:
-            chunks[v] = review.remove(v)
+        chunks.update({v: review.remove(v) for v in overflow})
 
         new_text = str(review)
         if new_text == (text or ""):
-            break
+            break                       # the page says what it should
+        if saved:
+            report.conflicts += 1       # our last save was merged away or dropped
+        if _attempt == MAX_ATTEMPTS:
+            report.problems.append(f"[[{title}]] kept changing over {MAX_ATTEMPTS} attempts; "
+                                   "will try again next run")
+            return
         if chunks:
             _archive(site, store, settings, guard, report, list(chunks.values()))
+            archived.update(chunks)
+            overflowed.update(overflow)
         try:
             report.revid = guard.save(page, new_text, exists=text is not None,
                                       summary=_summary(added=len(adds), archived=len(chunks),
                                                        refreshed=refreshed))
         except EditConflictError:
             report.conflicts += 1
+            saved = False
             continue
-        report.added, report.refreshed, report.archived = len(adds), refreshed, len(chunks)
-        report.separate = sum(d.separate for d in adds)
-        report.removed_by_humans = len(gone)
+        report.refreshed += refreshed
         if settings.simulate:
-            return  # nothing went to the wiki: storage must not believe otherwise
-        for data in adds:
-            store.upsert_review_entry(data.version_id, page=title, state="listed",
-                                      revid=report.revid)
-        for v in gone:
-            store.upsert_review_entry(v, page=title, state="removed", revid=report.revid)
-        for v in overflow:
-            store.upsert_review_entry(v, page=title, state="retired", revid=report.revid)
-        return
-    else:
-        report.problems.append(f"[[{title}]] changed under every one of {MAX_ATTEMPTS} "
-                               "attempts; nothing saved, will try again next run")
-        return
-    # the page already says what it should; still notice entries humans removed
-    for v in [v for v in listed_ids if v not in review.ids()]:
-        if not settings.simulate:
-            store.upsert_review_entry(v, page=title, state="removed")
-        report.removed_by_humans += 1
+            # nothing went to the wiki: report the plan, and storage must not believe it
+            report.added, report.archived = len(adds), len(chunks)
+            report.separate = sum(d.separate for d in adds)
+            return
+        saved = True
+
+    revid = page.latest_revision_id if text is not None else None
+    now_on_page = review.ids()
+    added = new_ids & now_on_page
+    gone = [v for v in listed_ids if v not in now_on_page and v not in archived]
+    report.added = len(added)
+    report.separate = sum(d.separate for d in new if d.version_id in added)
+    report.archived = len(archived - now_on_page)
+    report.removed_by_humans = len(gone)
+    for v in sorted(added):
+        store.upsert_review_entry(v, page=title, state="listed", revid=revid)
+    for v in gone:
+        store.upsert_review_entry(v, page=title, state="removed", revid=revid)
+    for v in sorted(overflowed - now_on_page):
+        store.upsert_review_entry(v, page=title, state="retired", revid=revid)
+
+
+def _ensure_template(site, guard: EditGuard) -> None:
+    """Create ``Template:NSFW review entry`` from the shipped text if the wiki lacks it.
+
+    An existing template is never touched: on Commons people own it.
+    """
+    page, text = _read(site, f"Template:{ENTRY_TEMPLATE}")
+    if text is None:
+        guard.save(page, TEMPLATE_FILE.read_text(encoding="utf-8"), exists=False,
+                   summary="NSFW review list: the template of one review entry")
 
 
 def _overflow(review: ReviewPage, limit: int, listed_oldest_first: list[int]) -> list[int]:

@@ -21,7 +21,8 @@ from urllib.parse import quote
 import mwparserfromhell
 from mwparserfromhell.nodes import Comment
 
-__all__ = ["Halted", "EditRate", "EditGuard", "stop_page_says_stop", "simulate_path"]
+__all__ = ["Halted", "EditRate", "EditGuard", "account_blocked", "stop_page_says_stop",
+           "simulate_path"]
 
 BLOCK_CODES = frozenset({"blocked", "autoblocked", "blockedfrommail", "globalblocking-blocked"})
 
@@ -43,6 +44,20 @@ def stop_page_says_stop(text: str | None) -> bool:
 def simulate_path(data_dir: str | Path, title: str) -> Path:
     """Where ``--simulate`` puts a page: ``data_dir/simulate/<title, '/' escaped>.wiki``."""
     return Path(data_dir) / "simulate" / f"{quote(title, safe=' :')}.wiki"
+
+
+def account_blocked(site) -> bool:
+    """True when the bot's account is blocked (sitewide).
+
+    Not ``site.is_blocked()``: pywikibot 11 looks for a ``blockinfo`` key, while
+    MediaWiki 1.39 answers ``meta=userinfo&uiprop=blockinfo`` with ``blockid``,
+    ``blockedby``... at the top level, so pywikibot never sees the block.
+    """
+    del site.userinfo  # pywikibot caches it: ask the wiki again
+    info = site.userinfo
+    if "blockinfo" in info:
+        return True
+    return "blockid" in info and not info.get("blockpartial", False)
 
 
 class EditRate:
@@ -82,8 +97,12 @@ class EditGuard:
         self.edits = 0
         self.simulated: list[Path] = []
 
-    def halt_reason(self) -> str | None:
-        """Why no edit may be made now, or None."""
+    def halt_reason(self, *, blocks: bool = True) -> str | None:
+        """Why no edit may be made now, or None.
+
+        :param blocks: also ask whether the account is blocked (one request; during a
+            run a block shows up as the ``blocked`` API error of the next save)
+        """
         import pywikibot
         from pywikibot.exceptions import NoPageError
 
@@ -95,12 +114,12 @@ class EditGuard:
         if stop_page_says_stop(text):
             return (f"the stop page [[{self.settings.stop_page}]] is not empty "
                     f"(last edited by {page.latest_revision.user})")
-        if not self.settings.simulate and self.site.is_blocked(force=True):
+        if blocks and not self.settings.simulate and account_blocked(self.site):
             return f"the account {self.site.username()} is blocked"
         return None
 
-    def check(self) -> None:
-        reason = self.halt_reason()
+    def check(self, *, blocks: bool = True) -> None:
+        reason = self.halt_reason(blocks=blocks)
         if reason:
             raise Halted(reason)
 
@@ -114,9 +133,9 @@ class EditGuard:
         :raises pywikibot.exceptions.EditConflictError: someone saved in between
         :raises Halted: stop page set or account blocked
         """
-        from pywikibot.exceptions import APIError
+        from pywikibot.exceptions import APIError, OtherPageSaveError
 
-        self.check()
+        self.check(blocks=False)
         if self.settings.simulate:
             path = simulate_path(self.settings.data_dir, page.title())
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -128,9 +147,12 @@ class EditGuard:
         try:
             page.save(summary=summary, minor=False, bot=True, apply_cosmetic_changes=False,
                       quiet=True, **({"nocreate": True} if exists else {"createonly": True}))
-        except APIError as e:
-            if e.code in BLOCK_CODES:
-                raise Halted(f"the account {self.site.username()} is blocked ({e.code})") from e
+        except (APIError, OtherPageSaveError) as e:
+            # Page.save wraps API errors it does not map in OtherPageSaveError
+            cause = getattr(e, "reason", e)
+            code = getattr(cause, "code", None)
+            if code in BLOCK_CODES:
+                raise Halted(f"the account {self.site.username()} is blocked ({code})") from e
             raise
         self.edits += 1
         return page.latest_revision_id
