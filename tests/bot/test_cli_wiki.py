@@ -95,15 +95,19 @@ def test_lock_prevents_overlapping_runs(wiki, bot_env, tmp_path):
 def test_simulate_writes_nothing_to_the_wiki(wiki, bot_env, tmp_path):
     upload_distinct_photos(wiki, tmp_path, 2)
     data = tmp_path / "data"
+    config = tmp_path / "bot.toml"
+    config.write_text("max_edits_per_minute = 600.0\n")  # the test need not wait between edits
     # Threshold 0 flags everything, so the review page would be written.
     done = run_bot(bot_env, "run", "--simulate", "--threshold", "0", "--data-dir", str(data),
-                   "--lookback-hours", "1")
+                   "--lookback-hours", "1", "--config", str(config))
     assert done.returncode == 0, done.stdout + done.stderr
     admin = wiki.user("Sam")
     changes = admin.api(action="query", list="recentchanges", rcuser="NsfwBot", rclimit=50)
     assert changes["query"]["recentchanges"] == []
     with storage.open_store(None, data_dir=data) as store:
         assert store.status().flagged == 2
+    # Thumbnails of flagged files are kept for evaluation and training.
+    assert len(list((data / "thumbs").iterdir())) == 2
     # The review page was rendered, but to a local file instead of the wiki.
     assert list((data / "simulate").glob("*.wiki")), done.stdout
 
@@ -124,3 +128,29 @@ def test_stop_page_and_exit_codes(wiki, bot_env, tmp_path):
     assert no_database.returncode == 4, no_database.stderr
     status = run_bot(bot_env, "status", "--data-dir", str(data))
     assert status.returncode == 0 and "pending" in status.stdout
+
+
+def test_serve_scores_on_schedule_and_stops_on_sigterm(wiki, bot_env, tmp_path):
+    upload_distinct_photos(wiki, tmp_path, 2)
+    data = tmp_path / "data"
+    config = tmp_path / "bot.toml"
+    config.write_text("poll_interval_seconds = 1\npublish_interval_seconds = 3600\n"
+                      "harvest_interval_seconds = 3600\nlookback_hours = 1.0\n")
+    proc = subprocess.Popen(bot_command("serve", "--config", str(config), "--data-dir", str(data)),
+                            env=bot_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        scored = 0
+        while time.monotonic() < deadline and proc.poll() is None and scored < 2:
+            if (data / "bot.sqlite3").exists():
+                with storage.open_store(None, data_dir=data) as store:
+                    scored = store.status().scored
+            time.sleep(0.2)
+        assert scored == 2, proc.stdout.read() if proc.poll() is not None else "not scored in time"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 0, proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with RunLock(data):  # released on exit
+        pass

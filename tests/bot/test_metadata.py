@@ -1,0 +1,121 @@
+"""Batched metadata against Commons' documented API answers (what the local wiki cannot show:
+TimedMediaHandler derivatives, apihighlimits, normalized titles)."""
+from __future__ import annotations
+
+import copy
+
+from bot.metadata import file_versions, video_derivatives
+
+UPLOAD = "https://upload.wikimedia.org/wikipedia/commons"
+
+
+def imageinfo_page(n: int) -> dict:
+    """One page of a ``prop=imageinfo&iiurlwidth=330&formatversion=2`` answer from Commons."""
+    name = f"Example {n}.jpg"
+    return {"pageid": 1000 + n, "ns": 6, "title": f"File:{name}", "imagerepository": "local",
+            "imageinfo": [{
+                "timestamp": "2024-05-01T12:00:00Z", "user": "Uploader", "size": 2_345_678,
+                "width": 4000, "height": 3000,
+                "thumburl": f"{UPLOAD}/thumb/a/ab/Example_{n}.jpg/330px-Example_{n}.jpg",
+                "thumbwidth": 330, "thumbheight": 248,
+                "responsiveUrls": {"1.5": f"{UPLOAD}/thumb/a/ab/Example_{n}.jpg/500px-Example_{n}.jpg"},
+                "url": f"{UPLOAD}/a/ab/Example_{n}.jpg",
+                "descriptionurl": f"https://commons.wikimedia.org/wiki/File:Example_{n}.jpg",
+                "sha1": f"{n:040x}", "mime": "image/jpeg", "mediatype": "BITMAP"}]}
+
+
+VIDEOINFO = {"batchcomplete": True, "query": {"pages": [{
+    "pageid": 555, "ns": 6, "title": "File:Clip.webm",
+    "videoinfo": [{"derivatives": [
+        {"src": f"{UPLOAD}/1/12/Clip.webm", "type": 'video/webm; codecs="vp9, opus"',
+         "title": "Original WebM file, 1920 × 1080 (4.1 Mbps)", "shorttitle": "WebM source",
+         "width": 1920, "height": 1080, "bandwidth": 4100000},
+        {"src": f"{UPLOAD}/transcoded/1/12/Clip.webm/Clip.webm.144p.mjpeg.mov",
+         "type": "video/quicktime", "transcodekey": "144p.mjpeg.mov", "width": 256, "height": 144},
+        {"src": f"{UPLOAD}/transcoded/1/12/Clip.webm/Clip.webm.480p.vp9.webm",
+         "type": 'video/webm; codecs="vp9, opus"', "transcodekey": "480p.vp9.webm",
+         "width": 854, "height": 480},
+        {"src": f"{UPLOAD}/transcoded/1/12/Clip.webm/Clip.webm.240p.vp9.webm",
+         "type": 'video/webm; codecs="vp9, opus"', "transcodekey": "240p.vp9.webm",
+         "width": 426, "height": 240}]}]}]}}
+
+
+class RecordedCommons:
+    """A pywikibot-shaped site that answers with Commons' recorded JSON and counts requests."""
+
+    def __init__(self, *, highlimits: bool = False, extensions=("TimedMediaHandler",)) -> None:
+        self.highlimits = highlimits
+        self.extensions = set(extensions)
+        self.requests: list[dict] = []
+
+    def has_right(self, right: str) -> bool:
+        return right == "apihighlimits" and self.highlimits
+
+    def has_extension(self, name: str) -> bool:
+        return name in self.extensions
+
+    def simple_request(self, **params):
+        self.requests.append(params)
+        site = self
+
+        class Request:
+            def submit(self):
+                return site.answer(params)
+        return Request()
+
+    def answer(self, params: dict) -> dict:
+        if params.get("prop") == "videoinfo":
+            return copy.deepcopy(VIDEOINFO)
+        titles = params["titles"].split("|")
+        pages, normalized = [], []
+        for title in titles:
+            canonical = title.replace("_", " ")
+            if canonical != title:
+                normalized.append({"fromencoded": False, "from": title, "to": canonical})
+            n = int(canonical.split()[-1].split(".")[0]) if "Example" in canonical else None
+            if n is None or n < 0:
+                pages.append({"ns": 6, "title": canonical, "missing": True, "known": False,
+                              "imagerepository": ""})
+            else:
+                pages.append(imageinfo_page(n))
+        query = {"pages": pages}
+        if normalized:
+            query["normalized"] = normalized
+        return {"batchcomplete": True, "query": query}
+
+
+def test_one_query_per_50_titles_or_500_with_highlimits():
+    titles = [f"File:Example_{n}.jpg" for n in range(120)]
+    commons = RecordedCommons()
+    versions = file_versions(commons, titles, thumb_width=330, source="test")
+    assert len(commons.requests) == 3  # 50 + 50 + 20
+    assert all(r["iiurlwidth"] == "330" and "sha1" in r["iiprop"] for r in commons.requests)
+    assert len(versions) == 120 and all(v is not None for v in versions.values())
+
+    bot = RecordedCommons(highlimits=True)
+    file_versions(bot, titles, thumb_width=330)
+    assert len(bot.requests) == 1
+
+
+def test_versions_carry_what_storage_needs():
+    commons = RecordedCommons()
+    versions = file_versions(commons, ["File:Example_7.jpg", "File:Missing.jpg"], thumb_width=330,
+                             log_ids={"File:Example_7.jpg": 99})
+    v = versions["File:Example_7.jpg"]  # found through the API's title normalization
+    assert v.title == "File:Example 7.jpg" and v.page_id == 1007 and v.log_id == 99
+    assert v.thumb_url.endswith("/330px-Example_7.jpg") and v.media_type == "bitmap"
+    assert v.sha1 == f"{7:040x}" and v.uploaded_at.year == 2024
+    assert versions["File:Missing.jpg"] is None
+
+
+def test_smallest_ready_webm_transcode_first():
+    commons = RecordedCommons()
+    found = video_derivatives(commons, ["File:Clip.webm"])
+    assert [d.transcode_key for d in found["File:Clip.webm"]] == ["240p.vp9.webm", "480p.vp9.webm"]
+    assert commons.requests[0]["viprop"] == "derivatives|url|size|mime"
+
+
+def test_no_videoinfo_without_timed_media_handler():
+    commons = RecordedCommons(extensions=())
+    assert video_derivatives(commons, ["File:Clip.webm"]) == {}
+    assert commons.requests == []
