@@ -47,6 +47,11 @@ def current_revision(connection: Connection) -> str | None:
 
 def upgrade_engine(engine: Engine, revision: str = "head") -> None:
     """Migrate the database behind ``engine`` to ``revision``, one process at a time."""
+    if revision == "head":
+        # the common case, without taking any lock: already migrated
+        with engine.connect().execution_options(sqlite_immediate=False) as connection:
+            if current_revision(connection) == head_revision():
+                return
     with engine.connect() as connection, _migration_lock(connection):
         if revision == "head" and current_revision(connection) == head_revision():
             connection.rollback()

@@ -6,16 +6,14 @@ crash between two calls loses nothing and a repeated call duplicates nothing.
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import and_, case, func, or_, select, text, tuple_, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
@@ -91,15 +89,18 @@ class Store:
             upgrade_engine(self.engine)
 
     def check_revision(self) -> None:
-        with storage_errors(self.url), self.engine.connect() as connection:
+        with storage_errors(self.url), self._reader() as connection:
             current = current_revision(connection)
         if current != head_revision():
             raise StorageError(f"database {self.url} is at revision {current}, the code needs "
                                f"{head_revision()}: run `python -m bot db upgrade`")
 
     def revision(self) -> str | None:
-        with storage_errors(self.url), self.engine.connect() as connection:
+        with storage_errors(self.url), self._reader() as connection:
             return current_revision(connection)
+
+    def _reader(self):
+        return self.engine.connect().execution_options(sqlite_immediate=False)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -213,20 +214,29 @@ class Store:
     @staticmethod
     def _update_current_versions(session: Session, versions: list[FileVersionIn],
                                  file_ids: dict[int, int], ids: list[int]) -> None:
+        """Point each file at the version uploaded last (a revert makes an old one current)."""
         newest: dict[int, tuple[datetime | None, int]] = {}
         for v, version_id in zip(versions, ids):
-            file_id = file_ids[v.page_id]
-            when = utc(v.uploaded_at)
+            file_id, when = file_ids[v.page_id], utc(v.uploaded_at)
             best = newest.get(file_id)
             if best is None or (when is not None and (best[0] is None or when >= best[0])):
                 newest[file_id] = (when, version_id)
-        for file_id, (when, version_id) in newest.items():
-            if when is None:  # no upload time: current only if nothing else is
-                condition = File.current_version_id.is_(None)
-            else:
-                condition = or_(File.current_since.is_(None), File.current_since <= when)
-            session.execute(update(File).where(File.id == file_id, condition)
-                            .values(current_version_id=version_id, current_since=when))
+        files = File.__table__
+        timed = [dict(b_id=f, b_vid=v, b_when=w) for f, (w, v) in newest.items() if w is not None]
+        untimed = [dict(b_id=f, b_vid=v) for f, (w, v) in newest.items() if w is None]
+        # one executemany each; the WHERE keeps a concurrent, newer ingest's choice
+        if timed:
+            session.connection().execute(
+                update(files).where(files.c.id == bindparam("b_id"),
+                                    or_(files.c.current_since.is_(None),
+                                        files.c.current_since <= bindparam("b_when")))
+                .values(current_version_id=bindparam("b_vid"), current_since=bindparam("b_when")),
+                timed)
+        if untimed:  # no upload time known: current only if nothing else is
+            session.connection().execute(
+                update(files).where(files.c.id == bindparam("b_id"),
+                                    files.c.current_version_id.is_(None))
+                .values(current_version_id=bindparam("b_vid")), untimed)
 
     # --- cursors ----------------------------------------------------------
 
@@ -397,7 +407,15 @@ class Store:
 
     def pending_count(self, model_id: str) -> int:
         """Versions ``model_id`` has not scored and has not given up on (leased or not)."""
-        return self.status(model_id).pending
+        def work(session: Session) -> int:
+            versions = session.scalar(select(func.count()).select_from(FileVersion)) or 0
+            scored = session.scalar(select(func.count()).select_from(Score)
+                                    .where(Score.model_id == model_id)) or 0
+            given_up = session.scalar(select(func.count()).select_from(ScoreTask).where(
+                ScoreTask.model_id == model_id, ScoreTask.state == "given_up")) or 0
+            return max(0, versions - scored - given_up)
+
+        return self._run(work, write=False)
 
     # --- runs -------------------------------------------------------------
 

@@ -1,0 +1,108 @@
+"""Processes killed with SIGKILL and workers sharing one database: nothing lost, nothing twice."""
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+import storage
+from storage.schema import File, FileVersion, Score, ScoreTask
+
+from .workload import MODEL
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def workload(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "tests.storage.workload", *args], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def counts(store) -> dict[str, int]:
+    with store.engine.connect() as connection:
+        return {name: connection.scalar(select(func.count()).select_from(model))
+                for name, model in (("files", File), ("versions", FileVersion),
+                                    ("scores", Score))}
+
+
+def test_sigkill_mid_write_loses_and_duplicates_nothing(db_url):
+    batches, size = 20, 25
+    rng = random.Random(4)
+    storage.open_store(db_url).close()  # migrate once, outside the killing
+    kills = 0
+    for _ in range(2):
+        writer = workload("ingest", db_url, "--batches", str(batches), "--batch-size", str(size))
+        # let it get going, then kill it at a random moment inside its write loop
+        first = writer.stdout.readline()
+        if not first:  # finished (or failed) before we could kill it
+            break
+        time.sleep(rng.uniform(0.0, 0.25))
+        writer.send_signal(signal.SIGKILL)
+        writer.communicate(timeout=60)
+        kills += writer.returncode == -signal.SIGKILL
+        with storage.open_store(db_url) as store:
+            cursor = store.get_cursor("crash-test")
+            found = counts(store)
+            # versions and cursor are one transaction: exactly the batches the cursor names
+            assert found["versions"] == found["files"] == (cursor["batch"] + 1) * size
+            assert found["scores"] <= found["versions"]
+    assert kills >= 1, "the writer was never killed mid-run: the test proved nothing"
+    finisher = workload("ingest", db_url, "--batches", str(batches), "--batch-size", str(size))
+    _, err = finisher.communicate(timeout=120)
+    assert finisher.returncode == 0, err
+    with storage.open_store(db_url) as store:
+        assert counts(store) == {"files": batches * size, "versions": batches * size,
+                                 "scores": batches * size}
+        assert store.get_cursor("crash-test") == {"batch": batches - 1}
+        assert store.status(MODEL).pending == 0
+        if store.dialect == "sqlite":
+            with store.engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("db_url", [
+    pytest.param("postgresql", marks=pytest.mark.postgres, id="postgresql"),
+    pytest.param("mariadb", marks=pytest.mark.mariadb, id="mariadb"),
+], indirect=True)
+def test_four_workers_score_every_item_exactly_once(db_url, tmp_path):
+    items, lease = 2000, 2.0
+    with storage.open_store(db_url) as store:
+        from .workload import version
+        store.add_file_versions([version(p) for p in range(items)])
+    # the victim claims a batch and hangs; it is killed holding the lease
+    victim = workload("score", db_url, "--worker", "victim", "--out", str(tmp_path / "victim"),
+                      "--lease", str(lease), "--hang-after-claim")
+    line = victim.stdout.readline()
+    assert line.startswith("claimed "), victim.communicate()[1]
+    held = {int(i) for i in line.split()[1:]}
+    workers = [workload("score", db_url, "--worker", f"w{n}", "--out", str(tmp_path / f"w{n}"),
+                        "--lease", str(lease), "--limit", "50") for n in range(3)]
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.communicate(timeout=30)
+    for worker in workers:
+        _, err = worker.communicate(timeout=240)
+        assert worker.returncode == 0, err
+
+    stored = [int(x) for n in range(3) for x in (tmp_path / f"w{n}").read_text().split()]
+    assert len(stored) == len(set(stored)) == items  # every item stored once, by one worker
+    assert held <= set(stored)  # the dead worker's items were taken over after its lease
+    per_worker = [len((tmp_path / f"w{n}").read_text().split()) for n in range(3)]
+    with storage.open_store(db_url) as store:
+        assert counts(store)["scores"] == items
+        assert store.status(MODEL).pending == 0
+        with store.engine.connect() as connection:
+            reclaimed = connection.scalar(select(func.count()).select_from(ScoreTask).where(
+                ScoreTask.claims >= 2))
+            assert reclaimed >= len(held)
+            assert connection.scalar(select(func.count()).select_from(Score)
+                                     .where(Score.worker == "victim")) == 0
+    if store.dialect != "sqlite":  # on a server the work is actually shared
+        assert sum(1 for n in per_worker if n > 0) >= 2, per_worker
