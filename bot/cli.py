@@ -248,7 +248,8 @@ def _peek(parser: argparse.ArgumentParser, argv: list[str]) -> Command | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.setLevel(logging.INFO)  # our own progress; libraries (alembic, urllib3) only when they warn
     try:
         commands = all_commands()
         parser = build_parser(commands)

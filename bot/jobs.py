@@ -77,8 +77,16 @@ class PassReport:
 
 
 def _short(report) -> str:
+    """A report's own ``format()``, else its non-empty fields."""
+    import dataclasses
+
     fmt = getattr(report, "format", None)
-    return fmt() if callable(fmt) else str(report)
+    if callable(fmt):
+        return fmt()
+    if dataclasses.is_dataclass(report):
+        shown = {k: v for k, v in vars(report).items() if v not in (None, 0, [], {}, "", False)}
+        return ", ".join(f"{k}={v}" for k, v in shown.items())
+    return str(report)
 
 
 class Bot:

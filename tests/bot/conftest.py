@@ -6,53 +6,18 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
-from skimage import data as skdata
 
 from bot.config import Settings
+from bot.demo import animated_gif, photo, webm_video  # noqa: F401 (re-exported for the tests)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def photo(name: str) -> Image.Image:
-    """A real photograph from scikit-image's sample data (astronaut, coffee, chelsea, ...)."""
-    image = getattr(skdata, name)()
-    if image.ndim == 2:
-        image = np.stack([image] * 3, axis=-1)
-    return Image.fromarray(image[..., :3])
 
 
 def save_photo(directory: Path, name: str, *, fmt: str = "JPEG", suffix: str = ".jpg") -> Path:
     path = directory / f"{name}{suffix}"
     photo(name).save(path, fmt)
-    return path
-
-
-def animated_gif(path: Path, *, frames: int = 6) -> Path:
-    """An animated GIF made of real photo crops (each frame differs)."""
-    base = photo("chelsea").resize((160, 120))
-    shots = [base.rotate(i * 15, expand=False) for i in range(frames)]
-    shots[0].save(path, save_all=True, append_images=shots[1:], duration=100, loop=0)
-    return path
-
-
-def webm_video(path: Path, *, seconds: float = 2.0, fps: int = 10) -> Path:
-    """A small VP8 WebM made with PyAV from a real photo panning across the frame."""
-    import av
-
-    source = np.asarray(photo("coffee").resize((320, 240)))
-    with av.open(str(path), "w", format="webm") as container:
-        stream = container.add_stream("libvpx", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
-        for i in range(int(seconds * fps)):
-            x = int(i * 160 / (seconds * fps))
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(source[60:180, x:x + 160]), format="rgb24")
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
     return path
 
 

@@ -109,3 +109,13 @@ def test_first_run_looks_back_only_as_configured(wiki, site, store, settings, me
     future = datetime.fromisoformat("2100-01-01T00:00:00+00:00")
     report = UploadLog(site, store, settings, now=future).ingest()
     assert report.entries == 0 and report.added == 0
+
+
+def test_user_agent_names_the_bot(site, settings):
+    from bot.site import configure_pywikibot, user_agent
+
+    configure_pywikibot(settings.replace(user_agent_description="ops@example.org"))
+    agent = user_agent(site)
+    assert agent.startswith("commons-nsfw-bot/")
+    assert "ops@example.org" in agent and "Pywikibot/" in agent
+    assert "__main__" not in agent
