@@ -50,6 +50,13 @@ class HarvestReport:
     retired: int = 0
     problems: list[str] = field(default_factory=list)
 
+    def format(self) -> str:
+        """One line for logs and the CLI."""
+        return (f"verdicts from [[{self.page}]]: {self.revisions} revisions read, "
+                f"{self.verdicts} trusted verdicts ({self.reviewed} entries reviewed), "
+                f"{len(self.untrusted)} untrusted (not applied), {self.retired} retired, "
+                f"{len(self.problems)} problems")
+
 
 def _utc(ts) -> datetime:
     value = datetime.fromisoformat(str(ts).replace("Z", "+00:00")) if not isinstance(
@@ -145,8 +152,16 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
             cursor = {"revid": rev.revid, "timestamp": _utc(rev.timestamp).isoformat()}
         if revisions:
             store.set_cursor(cursor_name, cursor)
-    report.retired = len(store.retire_reviewed(
-        title, older_than=timedelta(hours=settings.reviewed_retention_hours)))
+    retired = store.retire_reviewed(
+        title, older_than=timedelta(hours=settings.reviewed_retention_hours))
+    for version_id in retired:
+        # "unsure" asks for another opinion: such an entry stays on the page
+        latest = store.verdicts(version_id, trusted=True)
+        if latest and latest[-1].verdict == "unsure":
+            store.upsert_review_entry(version_id, page=title, state="listed",
+                                      revid=latest[-1].revid)
+        else:
+            report.retired += 1
     return report
 
 

@@ -136,7 +136,8 @@ class EntryData:
             "uploaded": _format_time(self.uploaded_at),
             "score": f"{self.score:.3f}",
             "model": self.model_id,
-            "type": self.media_type or "",
+            # only the kinds that need a second look at their frames are labelled
+            "type": {"video": "video", "animated": "animated image"}.get(self.media_type or "", ""),
             "frames": self._frames_wikitext(),
         }
 
@@ -154,7 +155,7 @@ class EntryData:
                              f"|{when}]]&nbsp;{when}&nbsp;'''{score:.2f}'''")
             else:
                 shown.append(f"{when}&nbsp;'''{score:.2f}'''")
-        return " · ".join(shown)
+        return "frames: " + " · ".join(shown)
 
 
 def _format_time(value: datetime | None) -> str:
@@ -235,7 +236,8 @@ def new_page_text(*, bot_name: str = "the bot") -> str:
         "you like. Answered entries leave the page after a few days (to the archive).\n\n"
         f"== {MAIN_SECTION} ==\n\n"
         f"== {SEPARATE_SECTION} ==\n"
-        "<!-- Art, anatomy and medical categories, where classifiers often err. -->\n"
+        "''Files in categories where classifiers often err (art, anatomy, medicine; "
+        "set on the bot's config page), listed apart.''\n\n"
     )
 
 

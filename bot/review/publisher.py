@@ -59,6 +59,17 @@ class PublishReport:
     config_source: str = "none"
     problems: list[str] = field(default_factory=list)
 
+    def format(self) -> str:
+        """One line for logs and the CLI."""
+        if self.halted:
+            return f"review page [[{self.page}]]: halted: {self.halted}"
+        where = f"simulated to {self.simulated[-1]}" if self.simulated else f"{self.edits} edits"
+        return (f"review page [[{self.page}]]: +{self.added} listed ({self.separate} apart), "
+                f"{self.archived} archived, {self.removed_by_humans} removed by people, "
+                f"{self.refreshed} updated, {self.skipped_opt_out} opted out, "
+                f"{self.skipped_excluded} excluded, {self.conflicts} edit conflicts, {where}, "
+                f"config: {self.config_source}, {len(self.problems)} problems")
+
 
 def _categories(site, titles: list[str]) -> dict[str, set[str]]:
     """Current categories of files (without namespace), 50 titles a query."""

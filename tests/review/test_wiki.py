@@ -1,7 +1,11 @@
 """The review page on a real MediaWiki: publishing, human edits, conflicts, harvesting, safety."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -267,3 +271,28 @@ def test_onwiki_config_valid_invalid_and_local_override(site, store, settings, w
     # a local setting (one that differs from the default 0.8) wins over the page
     report = publish_review(site, store, settings.replace(threshold=0.85), model_id=MODEL)
     assert report.added == 1
+
+
+def test_command_line_publish_and_harvest(site, wiki, pywikibot_dir, tmp_path):
+    """``python -m bot review publish|harvest`` with the default page titles."""
+    from storage import open_store
+
+    data_dir = tmp_path / "cli"
+    with open_store(data_dir=data_dir) as store:
+        ids = add_flagged(store, [("File:A.jpg", 0.99)])
+    env = {**os.environ, "PYWIKIBOT_DIR": str(pywikibot_dir)}
+    env.pop("NSFWBOT_CONFIG", None)
+    common = [sys.executable, "-m", "bot", "--data-dir", str(data_dir)]
+    root = Path(__file__).resolve().parents[2]
+
+    def bot(*args):
+        return subprocess.run([*common, *args], env=env, capture_output=True, text=True,
+                              timeout=120, cwd=root)
+
+    done = bot("review", "publish", "--model-id", MODEL)
+    assert done.returncode == 0, done.stderr
+    assert "+1 listed" in done.stdout
+    text = wiki.user("Alice").page_text("User:CommonsNsfwBot/Review")
+    assert entry_ids(text) == ids
+    done = bot("review", "harvest")
+    assert done.returncode == 0 and "1 revisions read" in done.stdout, done.stderr
