@@ -417,6 +417,31 @@ class Store:
 
         return self._run(work, write=False)
 
+    def uploads_per_day(self, *, days: float = 7.0,
+                        source: str = "uploadlog") -> tuple[float, str] | None:
+        """The upload rate seen in the upload log over the last ``days`` before its newest
+        entry, with how it was measured; None with less than an hour of log."""
+
+        def work(session: Session):
+            uploaded = FileVersion.uploaded_at
+            newest = session.scalar(select(func.max(uploaded)).where(FileVersion.source == source))
+            if newest is None:
+                return None
+            count, oldest = session.execute(
+                select(func.count(), func.min(uploaded))
+                .where(FileVersion.source == source, uploaded >= newest - timedelta(days=days))).one()
+            return count, oldest, newest
+
+        found = self._run(work, write=False)
+        if found is None:
+            return None
+        count, oldest, newest = found
+        span = (newest - oldest).total_seconds()
+        if span < 3600 or count < 2:
+            return None
+        return ((count - 1) / span * 86400.0,
+                f"measured from {count:,} upload-log entries over {span / 86400:.1f} days")
+
     # --- runs -------------------------------------------------------------
 
     def start_run(self, kind: str, *, worker: str) -> int:

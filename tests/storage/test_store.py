@@ -219,3 +219,11 @@ def test_status_of_an_empty_database(store):
     report = store.status()
     assert (report.model_id, report.pending, report.scored) == (None, 0, 0)
     assert "nothing scored yet" in report.format()
+
+
+def test_uploads_per_day_from_the_upload_log(store):
+    assert store.uploads_per_day() is None
+    # one upload every 60 s over 100 minutes: 1,440 a day
+    store.add_file_versions([version(p * 60) for p in range(101)])
+    rate, how = store.uploads_per_day(days=7)
+    assert rate == pytest.approx(1440.0) and "101 upload-log entries" in how
