@@ -2,10 +2,11 @@
 
 For each of N equal spans of the video the sampler seeks backwards to the
 keyframe at or before the middle of the span and keeps the first frame the
-decoder gives there: one or two frame decodes per sample, instead of decoding
-the whole stream. A kept frame therefore lies within one keyframe interval
-before its target. When keyframes are sparser than the samples (two targets
-would land on the same keyframe) it decodes forward to the target instead, so
+decoder gives there: one frame decode per sample, instead of decoding the
+whole stream. A kept frame therefore lies within one keyframe interval before
+its target. When keyframes are sparser than the samples (several targets land
+on one keyframe) it then decodes forward from that keyframe once, taking the
+first frame at or after each of those targets, as far as the budget allows;
 no frame is counted twice in a vote.
 
 Without a usable duration, or when the container cannot seek, it decodes
@@ -101,17 +102,27 @@ class _Sampler:
 
     # --- seeking --------------------------------------------------------
     def by_seeking(self, duration: float) -> DecodedMedia | None:
-        """Sample by keyframe seeks; None when the container cannot seek at all."""
-        out: list[Frame] = []
+        """Sample by keyframe seeks; None when the container cannot seek at all.
+
+        Pass 1 seeks to each target and keeps the keyframe found there when it is
+        new: one decode per sample, and coverage of the whole video comes first.
+        Pass 2 handles targets whose keyframe was already used (keyframes sparser
+        than targets): per keyframe, one seek and one forward decode through all
+        of its targets, as far as the frame/pixel budget allows.
+        """
+        self.spacing = duration / self.count
+        targets = target_times(self.start, duration, self.count)
+        kept: dict[int, Frame] = {}
+        shared: dict[float, list[int]] = {}  # keyframe time -> targets that landed on it again
+        last_key: float | None = None
         error: MediaError | None = None
         failures = 0
-        self.spacing = duration / self.count
-        for target in target_times(self.start, duration, self.count):
+        for j, target in enumerate(targets):
             if self.deadline.expired():
-                error = self._timeout(len(out))
+                error = self._timeout(len(kept))
                 break
             try:
-                frame = self._frame_near(target, after=out[-1].time + self.start if out else None)
+                first = self._seek_first(target)
             except av.FFmpegError as e:
                 error = error or _classify(e, f"decoding near {target - self.start:.2f} s")
                 failures += 1
@@ -121,50 +132,86 @@ class _Sampler:
             except _Budget as e:
                 error = error or MediaError(e.kind, str(e))
                 break
-            if frame is None and out and out[-1].time >= duration - 2 * self.spacing:
-                break  # the last frames were sampled already: the end is reached, nothing missing
-            if frame is None:  # the data ends before the duration the header claims
-                error = error or MediaError("truncated", f"no frame at or after {target - self.start:.2f} s "
-                                            f"of a claimed {duration:.2f} s")
-                break
             failures = 0
-            out.append(frame)
-        if not out and error is not None and error.kind in ("decode-error",):
+            if first is None:
+                if last_key is None or last_key < self.start + duration - 2 * self.spacing:
+                    # the data ends before the duration the header claims
+                    error = error or MediaError("truncated", f"no frame at or after "
+                                                f"{target - self.start:.2f} s of a claimed {duration:.2f} s")
+                break
+            frame, t = first
+            if last_key is None or t > last_key + 1e-6:
+                kept[j] = self._keep(frame, t)
+                last_key = t
+            else:
+                shared.setdefault(t, []).append(j)
+        if error is None or error.kind != "timeout":
+            error = self._forward(shared, targets, kept, duration) or error
+        if not kept and error is not None and error.kind == "decode-error":
             return None  # e.g. a stream that cannot seek: try decoding from the start
-        if not out:
+        if not kept:
             raise error or MediaError("decode-error", "no frame decoded")
-        return DecodedMedia("video", out, error.kind if error else None,
+        # Sorted by time, one frame per timestamp: after an imprecise seek (MPEG-PS)
+        # a later target can come back with an earlier or an already kept frame.
+        frames = list({f.time: f for f in sorted(kept.values(), key=lambda f: f.time)}.values())
+        return DecodedMedia("video", frames, error.kind if error else None,
                             error.message if error else None, duration=duration)
 
-    def _frame_near(self, target: float, *, after: float | None) -> Frame | None:
-        """The keyframe at or before ``target``; or, when that is not later than the
-        previous sample ``after``, the first frame at or after ``target``.
+    def _forward(self, shared: dict[float, list[int]], targets: list[float],
+                 kept: dict[int, Frame], duration: float) -> MediaError | None:
+        """Pass 2: the first frame at or after each target that shares a keyframe."""
+        pixels = self.stream.codec_context.width * self.stream.codec_context.height or 1
+        error = None
+        for key, js in sorted(shared.items()):
+            cost = math.ceil((targets[js[-1]] - key) * self.rate) + 1 if self.rate else len(js)
+            if not self.deadline.affords(cost, cost * pixels):
+                error = error or MediaError("frame-limit", f"{len(js)} of {len(targets)} targets "
+                                            f"share a keyframe and would need {cost} more decoded frames "
+                                            f"(max_decoded_frames {self.limits.max_decoded_frames:,}, "
+                                            f"max_decoded_pixels {self.limits.max_decoded_pixels:,})")
+                continue
+            try:
+                self.container.seek(int(key / self.time_base), stream=self.stream,
+                                    backward=True, any_frame=False)
+                frames = self.container.decode(self.stream)
+                pending = list(js)
+                while pending:
+                    nxt = self._next_timed(frames)
+                    if nxt is None:
+                        if targets[pending[0]] < self.start + duration - 2 * self.spacing:
+                            error = error or MediaError("truncated", f"the stream ends before "
+                                                        f"{targets[pending[0]] - self.start:.2f} s of a "
+                                                        f"claimed {duration:.2f} s")
+                        break
+                    frame, t = nxt
+                    if t > key + 1e-6 and t >= targets[pending[0]] - 1e-6:
+                        kept[pending.pop(0)] = self._keep(frame, t)
+                        while pending and targets[pending[0]] <= t + 1e-6:
+                            pending.pop(0)  # a frame longer than the target spacing
+            except av.FFmpegError as e:
+                error = error or _classify(e, f"decoding after the keyframe at {key - self.start:.2f} s")
+            except _Budget as e:
+                return error or MediaError(e.kind, str(e))
+        return error
+
+    def _seek_first(self, target: float):
+        """(frame, time) of the first frame after a backward keyframe seek to ``target``.
 
         Containers without an index (MPEG program streams) seek by bisecting
         bytes and may land past the target or at the end: then it seeks again,
         earlier, a few times.
         """
-        seek_at, frames, first = target, None, None
+        seek_at, first = target, None
         for attempt in range(4):
             self.container.seek(int(seek_at / self.time_base), stream=self.stream,
                                 backward=True, any_frame=False)
-            frames = self.container.decode(self.stream)
-            first = self._next_timed(frames)
+            first = self._next_timed(self.container.decode(self.stream))
             overshoot = first is None or first[1] > target + 1e-6
             if not overshoot or seek_at <= self.start:
                 break
             back = 2 * (first[1] - target) if first is not None else 0.0
             seek_at = max(self.start, seek_at - max(back, self.spacing * (attempt + 1)))
-        if first is None:
-            return None
-        frame, t = first
-        forward = after is not None and t <= after + 1e-6  # the same keyframe as last time
-        while forward and (t < target - 1e-6 or t <= after + 1e-6):
-            nxt = self._next_timed(frames)
-            if nxt is None:
-                return None
-            frame, t = nxt
-        return self._keep(frame, t)
+        return first
 
     def _next_timed(self, frames):
         for frame in frames:
