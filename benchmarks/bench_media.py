@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -106,14 +105,36 @@ def bench_seek(cache: Path) -> None:
 
 
 def _rss_child(path: str, frames: int) -> None:
-    """In a fresh process: peak RSS (ru_maxrss) before and after sampling, in MB."""
+    """In a fresh process: resident memory sampled every 2 ms while sampling, in MB.
+
+    (``ru_maxrss`` cannot be used: Linux carries the parent's high-water mark
+    across fork and exec.)
+    """
+    import threading
+
     import av  # noqa: F401 - part of the baseline, as in a worker that has decoded before
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    import psutil
+
+    me = psutil.Process()
+    baseline = me.memory_info().rss / 2**20
+    peak = baseline
+    done = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, me.memory_info().rss / 2**20)
+            time.sleep(0.002)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
     t0 = time.perf_counter()
     decoded = read_frames(path, frames=frames)
     seconds = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"baseline_mb": before, "peak_mb": after, "seconds": seconds,
+    done.set()
+    watcher.join()
+    peak = max(peak, me.memory_info().rss / 2**20)
+    print(json.dumps({"baseline_mb": baseline, "peak_mb": peak, "seconds": seconds,
                       "frames": len(decoded.frames), "error": decoded.error_kind,
                       "size": decoded.frames[0].image.size}))
 
