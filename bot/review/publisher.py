@@ -203,8 +203,8 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
         chunks.update({v: review.remove(v) for v in overflow})
 
         new_text = str(review)
-        if new_text == (text or ""):
-            break                       # the page says what it should
+        if new_text == (text or "") or (text is None and not review.entries()):
+            break                       # the page says what it should (or needs not exist)
         if saved:
             report.conflicts += 1       # our last save was merged away or dropped
         if _attempt == MAX_ATTEMPTS:

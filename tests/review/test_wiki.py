@@ -175,12 +175,13 @@ def test_reviewed_entries_retire_to_the_archive(site, store, settings, wiki):
     title = settings.review_page
     patty = wiki.user("Patty")
     text = set_verdict(patty.page_text(title), ids[0], "nsfw", "explicit --Patty")
-    patty.edit(title, text.replace("|id=%d\n" % ids[1], "|id=%d\n" % ids[1], 1))
+    patty.edit(title, set_verdict(text, ids[1], "unsure", "art? --Patty"))
     harvest_verdicts(site, store, settings)             # retention 72 h: stays
     assert ids[0] in entry_ids(patty.page_text(title))
 
     report = harvest_verdicts(site, store, settings.replace(reviewed_retention_hours=0.0))
-    assert report.retired == 1
+    assert report.retired == 1                          # "unsure" stays for a second opinion
+    assert states(store, title)[ids[1]] == "listed"
     published = publish_review(site, store, settings, model_id=MODEL)
     assert (published.archived, published.added) == (1, 1)
     live = patty.page_text(title)
@@ -296,3 +297,10 @@ def test_command_line_publish_and_harvest(site, wiki, pywikibot_dir, tmp_path):
     assert entry_ids(text) == ids
     done = bot("review", "harvest")
     assert done.returncode == 0 and "1 revisions read" in done.stdout, done.stderr
+
+
+def test_nothing_flagged_creates_no_page(site, store, settings, wiki):
+    add_flagged(store, [("File:Safe.jpg", 0.1)])
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert (report.added, report.edits) == (0, 0)
+    assert wiki.user("Alice").page_text(settings.review_page) is None
