@@ -183,8 +183,10 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
     from pywikibot.exceptions import EditConflictError
 
     title = settings.review_page
-    listed_ids = [e.version_id for e in store.review_entries(title, states=["listed"])]
-    retired = {e.version_id for e in store.review_entries(title, states=["retired"])}
+    entries = store.review_entries(title)  # oldest first
+    listed_ids = [e.version_id for e in entries if e.state == "listed"]
+    retired = {e.version_id for e in entries if e.state == "retired"}
+    removed = {e.version_id for e in entries if e.state == "removed"}
     new_ids = {d.version_id for d in new}
     archived: set[int] = set()      # taken off by us (and safe in the archive)
     overflowed: set[int] = set()
@@ -223,7 +225,7 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
             report.conflicts += 1
             saved = False
             continue
-        report.refreshed += refreshed
+        report.refreshed = refreshed
         if settings.simulate:
             # nothing went to the wiki: report the plan, and storage must not believe it
             report.added, report.archived = len(adds), len(chunks)
@@ -245,6 +247,9 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
         store.upsert_review_entry(v, page=title, state="removed", revid=revid)
     for v in sorted(overflowed - now_on_page):
         store.upsert_review_entry(v, page=title, state="retired", revid=revid)
+    # back on the page (a blanking reverted, an entry restored): in the queue again
+    for v in sorted(removed & now_on_page):
+        store.upsert_review_entry(v, page=title, state="listed", revid=revid)
 
 
 def _ensure_template(site, guard: EditGuard) -> None:

@@ -21,8 +21,8 @@ from urllib.parse import quote
 import mwparserfromhell
 from mwparserfromhell.nodes import Comment
 
-__all__ = ["Halted", "EditRate", "EditGuard", "account_blocked", "stop_page_says_stop",
-           "simulate_path"]
+__all__ = ["Halted", "EditRate", "EditGuard", "account_blocked", "shared_rate",
+           "stop_page_says_stop", "simulate_path"]
 
 BLOCK_CODES = frozenset({"blocked", "autoblocked", "blockedfrommail", "globalblocking-blocked"})
 
@@ -82,6 +82,16 @@ class EditRate:
         return slept
 
 
+_SHARED_RATES: dict[float, EditRate] = {}
+
+
+def shared_rate(per_minute: float) -> EditRate:
+    """One :class:`EditRate` per process and rate: the bound holds across publishes (``serve``)."""
+    if per_minute not in _SHARED_RATES:
+        _SHARED_RATES[per_minute] = EditRate(per_minute)
+    return _SHARED_RATES[per_minute]
+
+
 class EditGuard:
     """The only way the review package writes to the wiki.
 
@@ -93,7 +103,7 @@ class EditGuard:
     def __init__(self, site, settings, *, rate: EditRate | None = None) -> None:
         self.site = site
         self.settings = settings
-        self.rate = rate or EditRate(settings.max_edits_per_minute)
+        self.rate = rate or shared_rate(settings.max_edits_per_minute)
         self.edits = 0
         self.simulated: list[Path] = []
 

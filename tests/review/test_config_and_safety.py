@@ -84,3 +84,11 @@ def test_simulate_path_is_one_file_per_page(tmp_path):
     path = simulate_path(tmp_path, "User:NsfwBot/Review")
     assert path.parent == tmp_path / "simulate"
     assert path.name == "User:NsfwBot%2FReview.wiki"
+
+
+def test_the_edit_rate_is_shared_by_every_publish_in_a_process():
+    from bot.review.safety import EditGuard, shared_rate
+
+    settings = Settings(max_edits_per_minute=5.0)
+    assert EditGuard(None, settings).rate is EditGuard(None, settings).rate is shared_rate(5.0)
+    assert shared_rate(5.0).interval == 12.0

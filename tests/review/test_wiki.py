@@ -131,6 +131,16 @@ def test_human_reorders_deletes_and_comments(site, store, settings, wiki):
     assert after.replace(str(new_entry.template) + "\n", "", 1) == human
     assert publish_review(site, store, settings, model_id=MODEL).edits == 0
 
+    # a blanking, reverted: nothing was lost, and the restored entries are in the queue again
+    alice.edit(settings.review_page, "")
+    assert publish_review(site, store, settings, model_id=MODEL).removed_by_humans == 4
+    alice.edit(settings.review_page, after)
+    publish_review(site, store, settings, model_id=MODEL)
+    assert set(states(store, settings.review_page).values()) == {"listed", "removed"}
+    assert states(store, settings.review_page)[ids[1]] == "removed"
+    assert sorted(v for v, s in states(store, settings.review_page).items() if s == "listed") == \
+        sorted(entry_ids(after))
+
 
 def test_harvest_trusted_untrusted_and_malformed(site, store, settings, wiki):
     ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.95), ("File:C.jpg", 0.9)])
