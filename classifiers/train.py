@@ -28,6 +28,7 @@ import logging
 import math
 import os
 import random
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -38,7 +39,7 @@ import numpy as np
 
 from .labelled import LABELS, LabelledItem, read_labelled_folder
 
-__all__ = ["TrainConfig", "TrainResult", "train", "split_items", "build_model", "train_transform",
+__all__ = ["TrainConfig", "TrainResult", "train", "split_items", "build_model", "train_transform", "class_balance",
            "configure_parser", "run"]
 
 log = logging.getLogger(__name__)
@@ -207,6 +208,30 @@ class LabelledImages:
         return self.transform(frame), self.targets[item.label]
 
 
+def class_balance(items: Sequence[LabelledItem], *, balance: str, targets: tuple[int, int], seed: int = 0):
+    """(sampler, loss class weights): one of them set, so that both labels weigh the same in training.
+
+    :param balance: ``sampler`` draws files with probability inversely proportional to their
+        label's count (with replacement, an epoch's worth); ``loss`` weights the loss per output
+        instead; ``none`` does neither
+    :param targets: the output index of (sfw, nsfw)
+    """
+    import torch
+    from torch.utils.data import WeightedRandomSampler
+
+    counts = np.bincount([i.label for i in items], minlength=2).astype(np.float64)
+    if balance == "sampler":
+        weights = [1.0 / counts[i.label] for i in items]
+        return WeightedRandomSampler(weights, num_samples=len(items), replacement=True,
+                                     generator=torch.Generator().manual_seed(seed)), None
+    if balance == "loss":
+        per_label = counts.sum() / (2 * counts)
+        return None, torch.tensor([per_label[targets.index(o)] for o in range(2)], dtype=torch.float32)
+    if balance == "none":
+        return None, None
+    raise ValueError(f"balance must be sampler, loss or none, not {balance!r}")
+
+
 def _collate(batch):
     import torch
 
@@ -249,7 +274,7 @@ def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.P
         with its split, model and optimizer (``config.epochs`` is the total to reach)
     """
     import torch
-    from torch.utils.data import DataLoader, WeightedRandomSampler
+    from torch.utils.data import DataLoader
     from tqdm import tqdm
 
     from . import metrics
@@ -298,19 +323,9 @@ def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.P
     train_set = LabelledImages(train_part, train_transform(model, augment=config.augment), targets=targets,
                                decode_size=decode_size)
     val_set = LabelledImages(val_part, _inference_transform(model), targets=targets, decode_size=decode_size)
-    counts = np.bincount([i.label for i in train_part], minlength=2).astype(np.float64)
-    class_weight = None
-    sampler = None
-    if config.balance == "sampler":
-        weights = [1.0 / counts[i.label] for i in train_part]
-        sampler = WeightedRandomSampler(weights, num_samples=len(train_part), replacement=True,
-                                        generator=torch.Generator().manual_seed(config.seed))
-    elif config.balance == "loss":
-        per_label = counts.sum() / (2 * counts)
-        class_weight = torch.tensor([per_label[targets.index(o)] for o in range(2)], dtype=torch.float32,
-                                    device=device)
-    elif config.balance != "none":
-        raise ValueError(f"balance must be sampler, loss or none, not {config.balance!r}")
+    sampler, class_weight = class_balance(train_part, balance=config.balance, targets=targets, seed=config.seed)
+    if class_weight is not None:
+        class_weight = class_weight.to(device)
     loader_args = dict(batch_size=config.batch_size, num_workers=config.workers, collate_fn=_collate,
                        pin_memory=device.type == "cuda", persistent_workers=config.workers > 0)
     train_loader = DataLoader(train_set, sampler=sampler, shuffle=sampler is None, drop_last=False, **loader_args)
@@ -333,6 +348,8 @@ def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.P
             start_epoch = config.epochs + 1
 
     best_path = out / BEST_NAME
+    if state is not None and not best_path.exists() and (Path(resume).parent / BEST_NAME).exists():
+        shutil.copy2(Path(resume).parent / BEST_NAME, best_path)  # resumed into another folder
     stopped_early = False
     epoch = start_epoch - 1
     for epoch in range(start_epoch, config.epochs + 1):

@@ -1,7 +1,7 @@
 """Generated images with a learnable signal; the labels are synthetic (no real NSFW image exists here).
 
 "nsfw" files carry horizontal stripes, "sfw" files vertical ones, each with a
-random colour pair, stripe period, phase and noise: orientation survives
+random contrasting colour pair, stripe period, phase and noise: orientation survives
 timm's random resized crops and horizontal flips, so a tiny model can learn it.
 """
 from __future__ import annotations
@@ -17,7 +17,8 @@ def striped_image(rng: np.random.Generator, *, horizontal: bool, size: int = 72)
     phase = rng.uniform(0, period)
     ramp = (np.arange(size) + phase) % period < period / 2
     mask = np.broadcast_to(ramp[:, None] if horizontal else ramp[None, :], (size, size))
-    a, b = rng.integers(0, 256, 3), rng.integers(0, 256, 3)
+    a = rng.integers(0, 256, 3)
+    b = (a + rng.integers(80, 176, 3)) % 256  # always visible stripes: every file carries the signal
     pixels = np.where(mask[..., None], a, b) + rng.normal(0, 12, (size, size, 3))
     return Image.fromarray(pixels.clip(0, 255).astype(np.uint8))
 

@@ -1,0 +1,102 @@
+"""Fine-tuning a tiny timm model on synthetic labels (stripe orientation stands for "nsfw")."""
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from classifiers import metrics
+from classifiers.labelled import LabelledItem, read_labelled_folder
+from classifiers.train import (BEST_NAME, STATE_NAME, JpegRoundTrip, TrainConfig, build_model, class_balance,
+                               split_items, train, train_transform)
+
+from .conftest import TINY
+
+
+def test_reaches_high_validation_auc(trained):
+    result, out = trained
+    assert result.best_auc > 0.95
+    assert [h["epoch"] for h in result.history] == list(range(1, result.epochs_run + 1))
+    assert result.history[result.best_epoch - 1]["val_auc"] == result.best_auc
+    assert (out / BEST_NAME).is_file() and (out / STATE_NAME).is_file() and (out / "history.json").is_file()
+
+
+def test_checkpoint_loads_and_scores_unseen_files(trained, holdout_folder):
+    from classifiers import load_classifier
+
+    result, _ = trained
+    clf = load_classifier(str(result.checkpoint), runtime="torch-cpu")
+    assert clf.label_names == ("sfw", "nsfw")
+    assert clf.card.preprocess.input_size == (3, 64, 64)
+    assert clf.model_id.startswith("test_resnet@")
+    items = read_labelled_folder(holdout_folder)
+    scores = clf.score_images([Image.open(i.path) for i in items])
+    assert scores.dtype == np.float32 and ((0 <= scores) & (scores <= 1)).all()
+    assert metrics.roc_auc([i.label for i in items], scores) > 0.9
+
+
+def test_resume_continues_the_epoch_count(trained, labelled_folder, tmp_path):
+    import torch
+
+    result, out = trained
+    for name in (STATE_NAME, BEST_NAME):
+        shutil.copy(out / name, tmp_path / name)
+    before = torch.load(tmp_path / STATE_NAME, weights_only=True)
+    more = train(read_labelled_folder(labelled_folder),
+                 config=TrainConfig(epochs=result.epochs_run + 1, **{**TINY, "lr": 1.0}),  # lr: from the state
+                 out=tmp_path, resume=tmp_path / STATE_NAME, progress=False)
+    after = torch.load(tmp_path / STATE_NAME, weights_only=True)
+    assert [h["epoch"] for h in more.history] == list(range(1, result.epochs_run + 2))
+    assert more.history[:-1] == result.history
+    assert after["epoch"] == before["epoch"] + 1
+    assert after["val_keys"] == before["val_keys"] and after["train_keys"] == before["train_keys"]
+    assert after["config"]["lr"] == before["config"]["lr"] == TINY["lr"]
+    # the optimizer went on from its saved step count instead of starting over
+    step = lambda s: next(iter(s["optimizer"]["state"].values()))["step"].item()  # noqa: E731
+    assert step(after) > step(before)
+    assert more.history[-1]["val_auc"] > 0.9
+
+
+def test_split_is_stratified_and_reproducible(labelled_folder):
+    items = read_labelled_folder(labelled_folder)
+    train_part, val_part = split_items(items, val_fraction=0.25, seed=3)
+    assert Counter(i.label for i in val_part) == {0: 25, 1: 25}
+    assert not {i.key for i in train_part} & {i.key for i in val_part}
+    assert split_items(items, val_fraction=0.25, seed=3)[1] == val_part
+    with pytest.raises(ValueError, match="at least 2 nsfw"):
+        split_items([i for i in items if i.label == 0] + [next(i for i in items if i.label == 1)],
+                    val_fraction=0.2, seed=0)
+
+
+def test_sampler_balances_an_imbalanced_set():
+    items = [LabelledItem(path=Path(f"/x/{n}"), label=int(n < 20), key=str(n)) for n in range(200)]
+    sampler, weight = class_balance(items, balance="sampler", targets=(0, 1))
+    drawn = Counter(items[i].label for i in sampler)
+    assert weight is None and len(list(sampler)) == 200
+    assert 0.4 < drawn[1] / 200 < 0.6  # 10% of the files, about half of the draws
+    sampler, weight = class_balance(items, balance="loss", targets=(1, 0))  # NSFW at output 0
+    assert sampler is None
+    assert weight.tolist() == pytest.approx([200 / 40, 200 / 360])
+
+
+def test_opennsfw_trains_on_its_own_caffe_preprocessing():
+    model, labels = build_model(TrainConfig(model="opennsfw_resnet50_1by2", pretrained=False))
+    assert labels == ("sfw", "nsfw")
+    transform = train_transform(model, augment=False)
+    assert any(isinstance(t, JpegRoundTrip) and t.quality == 75 for t in transform.transforms)
+    x = transform(Image.new("RGB", (300, 260), (128, 128, 128)))
+    assert x.shape == (3, 224, 224)
+    # 0..255 values minus Caffe's channel means (RGB order: 123, 117, 104), not ImageNet's 0..1 normalisation
+    np.testing.assert_allclose(x.mean((1, 2)).numpy(), [5, 11, 24], atol=1.5)
+
+
+def test_standard_models_use_timm_normalisation():
+    model, _ = build_model(TrainConfig(**{**TINY, "input_size": 96}))
+    transform = train_transform(model)
+    assert not any(isinstance(t, JpegRoundTrip) for t in transform.transforms)
+    x = transform(Image.new("RGB", (200, 150), (124, 116, 104)))  # ~ the ImageNet mean
+    assert x.shape == (3, 96, 96) and float(x.abs().max()) < 1.0
