@@ -15,6 +15,7 @@ __all__ = ["BOT_NAME", "bot_version", "configure_pywikibot", "open_site", "user_
            "WikiUnavailable", "stop_reason"]
 
 BOT_NAME = "commons-nsfw-bot"
+_USER_CONFIG_DESCRIPTION: str | None = None
 
 
 class WikiUnavailable(RuntimeError):
@@ -33,7 +34,12 @@ def configure_pywikibot(settings: Settings) -> None:
     and apply ``--simulate`` (pywikibot then blocks every write itself)."""
     from pywikibot import config
 
-    config.user_agent_description = settings.user_agent_description
+    global _USER_CONFIG_DESCRIPTION
+    if _USER_CONFIG_DESCRIPTION is None:  # what user-config.py said (the operator's contact)
+        _USER_CONFIG_DESCRIPTION = config.user_agent_description or ""
+    parts = [_USER_CONFIG_DESCRIPTION, settings.user_agent_description]
+    # "commons-nsfw-bot" alone repeats the product name: only real descriptions go in the comment
+    config.user_agent_description = "; ".join(p for p in parts if p and p != BOT_NAME) or None
     config.user_agent_format = (f"{BOT_NAME}/{bot_version()} ({{script_comments}}) {{pwb}} "
                                 "({revision}) {python} {http_backend}")
     if settings.simulate:
