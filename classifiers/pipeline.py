@@ -154,6 +154,8 @@ class ScoringPipeline:
                                   decode_size=self.classifier.decode_size)
             media_type = decoded.media_type
             timings["decode"] = time.perf_counter() - started
+            if not decoded.frames:
+                raise MediaError(decoded.error_kind or "decode-error", decoded.error_message or "no frames decoded")
             started = time.perf_counter()
             inputs = np.stack([self.classifier.preprocess(frame.image) for frame in decoded.frames])
             timings["preprocess"] = time.perf_counter() - started
@@ -163,7 +165,8 @@ class ScoringPipeline:
             ready.put(_Decoded(seq, key, media_type, frames, inputs, used, decoded.error_kind,
                                decoded.error_message, timings))
         except MediaError as e:
-            ready.put(_Failed(FileResult.failure(key, e.kind, e.message, timings=timings), self.frames))
+            ready.put(_Failed(FileResult.failure(key, e.kind, e.message, media_type=media_type,
+                                                 timings=timings), self.frames))
         except Exception as e:  # noqa: BLE001 - one bad file must not end the run
             kind = "preprocess-error" if media_type else "decode-error"
             ready.put(_Failed(FileResult.failure(key, kind, f"{type(e).__name__}: {e}", media_type=media_type,
