@@ -88,9 +88,11 @@ def _read_image(source, fmt: str, *, frames: int, limits: MediaLimits, decode_si
         with im:
             if fmt in _ANIMATED_FORMATS:
                 from .animated import is_animated, sample_animation
-                if is_animated(im, fp):
+                animated = is_animated(im, fp)
+                if animated:
                     return sample_animation(im, fp, frames=frames, limits=limits,
                                             decode_size=decode_size, background=background,
-                                            deadline=deadline)
+                                            deadline=deadline,
+                                            known_delays=animated if isinstance(animated, list) else None)
             return decode_still(im, limits=limits, decode_size=decode_size,
                                 background=background, deadline=deadline)

@@ -29,9 +29,11 @@ __all__ = ["is_animated", "sample_animation", "gif_delays", "spread_indices"]
 _MIN_GIF_DELAY = 0.1
 
 
-def is_animated(im: Image.Image, fp: BinaryIO) -> bool:
+def is_animated(im: Image.Image, fp: BinaryIO) -> list[float] | bool:
+    """Falsy for a still; for an animated GIF its frame delays (scanned once, reused)."""
     if im.format == "GIF":
-        return len(_gif_delays_of(fp)) > 1
+        delays = _gif_delays_of(fp)
+        return delays if len(delays) > 1 else False
     return bool(getattr(im, "is_animated", False))
 
 
@@ -146,10 +148,12 @@ def _spread_by_time(delays: list[float], count: int) -> list[int]:
 
 
 def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: MediaLimits,
-                     decode_size: int, background: tuple[int, int, int],
-                     deadline: Deadline) -> DecodedMedia:
+                     decode_size: int, background: tuple[int, int, int], deadline: Deadline,
+                     known_delays: list[float] | None = None) -> DecodedMedia:
     canvas = im.size[0] * im.size[1]
-    delays = _gif_delays_of(fp) if im.format == "GIF" else None
+    delays = None
+    if im.format == "GIF":
+        delays = known_delays if known_delays is not None else _gif_delays_of(fp)
     n = len(delays) if delays is not None else int(getattr(im, "n_frames", 1))
     claimed = n
     if im.format == "PNG":  # acTL's frame count is a claim: count the frame headers
