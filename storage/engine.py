@@ -12,9 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import DBAPIError, ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
-from .errors import EX_DATAERR, EX_TEMPFAIL, StorageError
+from .errors import EX_DATAERR, StorageError
 
 __all__ = ["SQLITE_FILENAME", "default_url", "make_engine", "describe", "storage_errors"]
 
@@ -63,6 +63,9 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
                                   "init_command": f"SET innodb_lock_wait_timeout={max(1, int(busy_timeout))}"}
         # ToolsDB closes idle connections: recycle before it does
         kwargs["pool_pre_ping"] = True
+        # REPEATABLE READ's gap locks would make concurrent claims and task inserts wait on
+        # each other; every transaction here is short and reads what it locks
+        kwargs["isolation_level"] = "READ COMMITTED"
         kwargs["pool_recycle"] = 300
     else:
         raise StorageError(f"unsupported database {backend!r}: use sqlite, postgresql+psycopg or "
@@ -131,7 +134,7 @@ def _classify(exc: DBAPIError, where: str) -> StorageError | None:
     if exc.connection_invalidated or any(
             word in low for word in ("connect", "connection", "server", "refused", "timeout",
                                      "unable to open", "readonly", "read-only", "disk i/o",
-                                     "no such file", "does not exist", "unknown database",
-                                     "access denied", "authentication")):
+                                     "no such file", "unknown database", "access denied",
+                                     "authentication")) or ("database" in low and "does not exist" in low):
         return StorageError(f"database {where} is unavailable: {first_line}")
     return None

@@ -322,9 +322,12 @@ class Store:
                 for version_id, model_id, score in batch]
 
         def work(session: Session) -> list[bool]:
-            stmt = self._insert_ignoring(Score.__table__, ["version_id", "model_id"])
-            inserted = {tuple(row) for row in session.execute(
-                stmt.returning(Score.version_id, Score.model_id), rows)}
+            if self.dialect == "sqlite":
+                inserted = _insert_scores_sqlite(session, rows)
+            else:
+                stmt = self._insert_ignoring(Score.__table__, ["version_id", "model_id"])
+                inserted = {tuple(row) for row in session.execute(
+                    stmt.returning(Score.version_id, Score.model_id), rows)}
             by_model: dict[str, list[int]] = {}
             for version_id, model_id, _ in batch:
                 by_model.setdefault(model_id, []).append(version_id)
@@ -672,6 +675,42 @@ def _score_row(version_id: int, model_id: str, s: ScoreIn, worker: str | None,
                 partial=bool(s.partial),
                 timings={k: float(v) for k, v in (s.timings or {}).items()},
                 scored_at=s.scored_at or now, worker=worker)
+
+
+_SCORE_COLUMNS = ("version_id", "model_id", "flagged", "score", "media_type", "frames",
+                  "flagged_share", "evidence_index", "evidence_time", "error_kind",
+                  "error_message", "partial", "timings", "scored_at", "worker")
+
+
+def _insert_scores_sqlite(session: Session, rows: list[dict]) -> set[tuple[int, str]]:
+    """The bulk-score hot path on SQLite: bare ``executemany``, about 3x faster than
+    SQLAlchemy's per-row parameter processing. Exact without RETURNING because the
+    transaction holds SQLite's only write lock (``BEGIN IMMEDIATE``): nothing else can
+    insert between the look-up and the insert."""
+    keys = {(r["version_id"], r["model_id"]) for r in rows}
+    existing: set[tuple[int, str]] = set()
+    models = sorted({model for _, model in keys})
+    for chunk in _chunks(sorted({version for version, _ in keys})):
+        existing.update(tuple(row) for row in session.execute(
+            select(Score.version_id, Score.model_id)
+            .where(Score.version_id.in_(chunk), Score.model_id.in_(models))))
+    fresh: dict[tuple[int, str], tuple] = {}
+    for r in rows:
+        key = (r["version_id"], r["model_id"])
+        if key in existing or key in fresh:
+            continue
+        values = dict(r)
+        values["frames"] = json.dumps(values["frames"])
+        values["timings"] = json.dumps(values["timings"])
+        # SQLAlchemy's own SQLite DATETIME format, so the ORM reads these back unchanged
+        values["scored_at"] = utc(values["scored_at"]).replace(tzinfo=None).isoformat(
+            " ", "microseconds")
+        fresh[key] = tuple(values[c] for c in _SCORE_COLUMNS)
+    if fresh:
+        session.connection().exec_driver_sql(
+            f"INSERT INTO scores ({', '.join(_SCORE_COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(_SCORE_COLUMNS))})", list(fresh.values()))
+    return set(fresh)
 
 
 def _run_record(run: Run) -> RunRecord:

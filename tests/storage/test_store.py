@@ -7,7 +7,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-import storage
 from storage import FileVersionIn, ScoreIn, VerdictIn
 from storage.schema import File, FileVersion, Score
 
