@@ -114,3 +114,22 @@ def test_video_wall_time_cap(vp9_video):
     with pytest.raises(MediaError) as e:
         read_frames(vp9_video, limits=MediaLimits(max_seconds=1e-9))
     assert e.value.kind == "timeout"
+
+
+def test_sparse_keyframes_cover_the_video_first_then_fill_in_under_the_budget(vp9_video):
+    # keyframes every 2 s, targets every 1.25 s: 10 keyframes serve 16 targets
+    decoded = read_frames(vp9_video, frames=16, limits=MediaLimits(max_decoded_frames=30))
+    assert decoded.error_kind == "frame-limit" and "share a keyframe" in decoded.error_message
+    times = [f.time for f in decoded.frames]
+    assert 10 <= len(times) < 16 and times == sorted(set(times))
+    assert times[0] < 1.25 and times[-1] >= 18.0  # the whole video, not just its start
+    assert all(shows_frame(f.image, f.index) for f in decoded.frames)
+
+
+def test_limits_are_validated():
+    with pytest.raises(ValueError):
+        MediaLimits(max_pixels=0)
+    with pytest.raises(ValueError):
+        MediaLimits(max_seconds=0)
+    with pytest.raises(ValueError):
+        read_frames(b"GIF89a", frames=0)
