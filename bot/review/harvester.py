@@ -4,7 +4,8 @@ The page history is walked revision by revision from the last one harvested
 (cursor ``review-harvest:<page>``). A verdict is an edit that changes an
 entry's ``verdict=``: it is attributed to that revision's user, timestamp and
 revision id, and stored with the entry's ``comment=`` as it stood then.
-Editing only a comment is not a verdict.
+Editing only a comment is not a verdict, and neither is putting back an entry
+as it was (reverting a blanking).
 
 * Only members of ``settings.trusted_groups`` (from ``list=users&usprop=groups``)
   count: their verdicts mark the entry ``reviewed`` (``unsure`` keeps it on the
@@ -103,7 +104,9 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
     if page.exists():
         last_revid = cursor.get("revid", 0)
         baseline = _old_text(page, last_revid) if last_revid else ""
-        previous = _slots(baseline)
+        # the last slot seen of every entry, kept while an entry is off the page, so an
+        # entry put back by a revert does not count as a new verdict by the reverter
+        seen = _slots(baseline)
         start = cursor.get("timestamp")
         revisions = [r for r in page.revisions(
             reverse=True, content=True,
@@ -120,9 +123,9 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
             malformed = _malformed(rev.text)
             problems = [f"entry without a usable id: {m}" for m in sorted(malformed - seen_malformed)
                         if rev.user != bot_name]
-            seen_malformed = malformed
+            seen_malformed |= malformed
             for version_id, (raw, verdict, comment, problem) in current.items():
-                before = previous.get(version_id)
+                before = seen.get(version_id)
                 if before is not None and before[0] == raw:
                     continue  # verdict unchanged (maybe only a comment): nothing to record
                 if not raw or rev.user == bot_name:
@@ -148,7 +151,7 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
                     known[version_id] = "reviewed"
                     report.reviewed += 1
             report.problems += [f"revision {rev.revid} by {rev.user}: {p}" for p in problems]
-            previous = current
+            seen.update(current)
             cursor = {"revid": rev.revid, "timestamp": _utc(rev.timestamp).isoformat()}
         if revisions:
             store.set_cursor(cursor_name, cursor)

@@ -176,6 +176,14 @@ def test_harvest_trusted_untrusted_and_malformed(site, store, settings, wiki):
     again = harvest_verdicts(site, store, settings)
     assert (again.revisions, again.verdicts, again.untrusted, again.problems) == (0, 0, [], [])
 
+    # a blanking and its revert give nobody a verdict
+    answered = patty.page_text(title)
+    mallory.edit(title, "")
+    sam.edit(title, answered)
+    again = harvest_verdicts(site, store, settings)
+    assert (again.revisions, again.verdicts, again.untrusted, again.problems) == (2, 0, [], [])
+    assert len(store.verdicts()) == 3
+
 
 def test_reviewed_entries_retire_to_the_archive(site, store, settings, wiki):
     settings = settings.replace(review_max_entries=3)
