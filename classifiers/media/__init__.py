@@ -93,6 +93,6 @@ def _read_image(source, fmt: str, *, frames: int, limits: MediaLimits, decode_si
                     return sample_animation(im, fp, frames=frames, limits=limits,
                                             decode_size=decode_size, background=background,
                                             deadline=deadline,
-                                            known_delays=animated if isinstance(animated, list) else None)
+                                            timeline=animated if animated is not True else None)
             return decode_still(im, limits=limits, decode_size=decode_size,
                                 background=background, deadline=deadline)

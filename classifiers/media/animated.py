@@ -16,29 +16,33 @@ from __future__ import annotations
 import bisect
 import io
 import mmap
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from PIL import Image
 
 from .limits import DecodedMedia, Deadline, Frame, MediaError, MediaLimits
 from .stills import classify_pillow_error, reduce_to, to_rgb
 
-__all__ = ["is_animated", "sample_animation", "gif_delays", "spread_indices"]
+__all__ = ["is_animated", "sample_animation", "gif_delays", "gif_timeline", "GifTimeline",
+           "spread_indices"]
 
 #: browsers play GIF delays of 0-10 ms at this rate, so that is when the frames show
 _MIN_GIF_DELAY = 0.1
 
 
-def is_animated(im: Image.Image, fp: BinaryIO) -> list[float] | bool:
-    """Falsy for a still; for an animated GIF its frame delays (scanned once, reused)."""
+class GifTimeline(NamedTuple):
+    """Delays (seconds) of the complete frames of a GIF; ``ended``: the trailer was reached."""
+
+    delays: list[float]
+    ended: bool
+
+
+def is_animated(im: Image.Image, fp: BinaryIO) -> GifTimeline | bool:
+    """Falsy for a still; for an animated GIF its timeline (scanned once, reused)."""
     if im.format == "GIF":
-        delays = _gif_delays_of(fp)
-        return delays if len(delays) > 1 else False
+        timeline = _with_buffer(fp, gif_timeline)
+        return timeline if len(timeline.delays) > 1 else False
     return bool(getattr(im, "is_animated", False))
-
-
-def _gif_delays_of(fp: BinaryIO) -> list[float]:
-    return _with_buffer(fp, gif_delays)
 
 
 def _with_buffer(fp: BinaryIO, scan):
@@ -71,9 +75,14 @@ def _apng_frame_count(buf) -> int:
 
 def gif_delays(buf) -> list[float]:
     """Display time in seconds of each complete frame of a GIF, from its block structure."""
+    return gif_timeline(buf).delays
+
+
+def gif_timeline(buf) -> GifTimeline:
+    """Frame delays and completeness of a GIF, from its block structure (no LZW decoding)."""
     end = len(buf)
     if end < 13:
-        return []
+        return GifTimeline([], False)
     pos = 13
     if buf[10] & 0x80:
         pos += 3 << ((buf[10] & 7) + 1)
@@ -82,7 +91,7 @@ def gif_delays(buf) -> list[float]:
     while pos < end:
         block = buf[pos]
         if block == 0x3B:  # trailer
-            break
+            return GifTimeline(delays, True)
         if block == 0x21:  # extension: label, then sub-blocks
             if pos + 1 >= end:
                 break
@@ -102,7 +111,7 @@ def gif_delays(buf) -> list[float]:
             break
         if not complete:
             break
-    return delays
+    return GifTimeline(delays, False)
 
 
 def _skip_sub_blocks(buf, pos: int, end: int) -> tuple[int, bool]:
@@ -149,11 +158,12 @@ def _spread_by_time(delays: list[float], count: int) -> list[int]:
 
 def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: MediaLimits,
                      decode_size: int, background: tuple[int, int, int], deadline: Deadline,
-                     known_delays: list[float] | None = None) -> DecodedMedia:
+                     timeline: GifTimeline | None = None) -> DecodedMedia:
     canvas = im.size[0] * im.size[1]
     delays = None
     if im.format == "GIF":
-        delays = known_delays if known_delays is not None else _gif_delays_of(fp)
+        timeline = timeline or _with_buffer(fp, gif_timeline)
+        delays = timeline.delays
     n = len(delays) if delays is not None else int(getattr(im, "n_frames", 1))
     claimed = n
     if im.format == "PNG":  # acTL's frame count is a claim: count the frame headers
@@ -171,6 +181,8 @@ def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: Medi
     error: MediaError | None = None
     if n < claimed:
         error = MediaError("truncated", f"the header claims {claimed:,} frames, the file holds {n:,}")
+    if timeline is not None and not timeline.ended:
+        error = MediaError("truncated", f"the GIF ends without a trailer after {n:,} complete frames")
     if reachable < n:
         error = MediaError("frame-limit", f"{n:,} frames; sampled the first {reachable:,} "
                            f"(max_decoded_frames {limits.max_decoded_frames:,}, "
@@ -190,7 +202,7 @@ def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: Medi
                 im.seek(i)
             if i in wanted:
                 im.load()
-                deadline.spend(canvas * max(1, i - last))
+                deadline.spend(canvas * max(1, i - last), frames=max(1, i - last))
                 last = i
                 if starts is not None:
                     t = starts[i]

@@ -113,9 +113,9 @@ class Deadline:
     def expired(self) -> bool:
         return self.remaining <= 0
 
-    def spend(self, pixels: int) -> None:
-        """Count one decoded frame of ``pixels`` pixels."""
-        self.frames += 1
+    def spend(self, pixels: int, frames: int = 1) -> None:
+        """Count ``frames`` decoded frames of ``pixels`` pixels in all."""
+        self.frames += frames
         self.pixels += pixels
 
     def affords(self, frames: int, pixels: int) -> bool:
