@@ -173,15 +173,16 @@ def train_transform(model, *, augment: bool = True):
     from torchvision import transforms
 
     data = resolve_model_data_config(model)
-    primary, secondary, final = create_transform(
+    transform = create_transform(
         input_size=data["input_size"], is_training=True, no_aug=not augment,
-        interpolation=data["interpolation"], mean=data["mean"], std=data["std"],
-        crop_pct=data["crop_pct"], separate=True)
-    steps = [*primary.transforms, *secondary.transforms]
+        interpolation=data["interpolation"], mean=data["mean"], std=data["std"], crop_pct=data["crop_pct"])
+    steps = list(transform.transforms)
     quality = model.pretrained_cfg.get("jpeg_quality")
     if quality:
-        steps.append(JpegRoundTrip(int(quality)))
-    return transforms.Compose([*steps, *final.transforms])
+        # on the augmented PIL image, right before it becomes a tensor
+        at = next(i for i, step in enumerate(steps) if "ToTensor" in type(step).__name__)
+        steps.insert(at, JpegRoundTrip(int(quality)))
+    return transforms.Compose(steps)
 
 
 class LabelledImages:
