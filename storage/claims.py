@@ -41,16 +41,25 @@ def supports_skip_locked(session: Session) -> bool:
 
 
 def claim_tasks(session: Session, *, model_id: str, worker: str, limit: int,
-                lease_seconds: float) -> list[PendingVersion]:
+                lease_seconds: float, max_claims: int) -> list[PendingVersion]:
     now = utcnow()
-    query = (select(ScoreTask.id)
+    query = (select(ScoreTask.id, ScoreTask.claims)
              .where(ScoreTask.model_id == model_id, ScoreTask.state == "pending",
                     ScoreTask.available_at <= now)
              .order_by(ScoreTask.available_at, ScoreTask.id)
              .limit(limit))
     if session.get_bind().dialect.name != "sqlite":
         query = query.with_for_update(skip_locked=supports_skip_locked(session))
-    task_ids = list(session.scalars(query))
+    rows = session.execute(query).all()
+    # leased again and again without a result or a failure: the version most likely
+    # kills its worker (out of memory, a decoder crash), so stop handing it out
+    abandoned = [row.id for row in rows if row.claims >= max_claims]
+    if abandoned:
+        session.execute(update(ScoreTask).where(ScoreTask.id.in_(abandoned)).values(
+            state="given_up", worker=None, last_stage="lease", last_kind="abandoned",
+            last_message=f"leased {max_claims} times without a result: the worker probably "
+                         "died on it (out of memory, crash)", updated_at=now))
+    task_ids = [row.id for row in rows if row.claims < max_claims]
     if not task_ids:
         return []
     expires = now + timedelta(seconds=lease_seconds)

@@ -264,25 +264,30 @@ class Store:
 
     # --- scoring ----------------------------------------------------------
 
-    def claim(self, model_id: str, *, worker: str, limit: int,
-              lease_seconds: float = 600) -> list[PendingVersion]:
+    def claim(self, model_id: str, *, worker: str, limit: int, lease_seconds: float = 600,
+              max_claims: int = 10) -> list[PendingVersion]:
         """Lease up to ``limit`` versions that ``model_id`` has not scored yet.
 
         Versions another worker holds (lease not expired), versions in failure
         backoff and given-up versions are skipped. Call :meth:`record_score` /
         :meth:`record_failure` before the lease expires, or another worker may
-        take the version over.
+        take the version over. A version whose lease expired ``max_claims``
+        times without either is given up (kind ``abandoned``): it probably
+        kills its worker.
         """
         if limit <= 0:
             return []
-        claimed = self._run(lambda s: _claims.claim_tasks(
-            s, model_id=model_id, worker=worker, limit=limit, lease_seconds=lease_seconds))
+
+        def claim_some(want: int) -> list[PendingVersion]:
+            return self._run(lambda s: _claims.claim_tasks(
+                s, model_id=model_id, worker=worker, limit=want, lease_seconds=lease_seconds,
+                max_claims=max_claims))
+
+        claimed = claim_some(limit)
         if len(claimed) < limit:
             self._run(lambda s: _claims.add_tasks(s, self, model_id=model_id,
                                                   limit=max(1000, 4 * limit)))
-            claimed += self._run(lambda s: _claims.claim_tasks(
-                s, model_id=model_id, worker=worker, limit=limit - len(claimed),
-                lease_seconds=lease_seconds))
+            claimed += claim_some(limit - len(claimed))
         return claimed
 
     def release(self, version_ids: Iterable[int], model_id: str, *, worker: str) -> int:

@@ -226,3 +226,15 @@ def test_uploads_per_day_from_the_upload_log(store):
     store.add_file_versions([version(p * 60) for p in range(101)])
     rate, how = store.uploads_per_day(days=7)
     assert rate == pytest.approx(1440.0) and "101 upload-log entries" in how
+
+
+def test_a_version_that_keeps_killing_its_worker_is_given_up(store):
+    store.add_file_versions([version(1)])
+    for _ in range(3):  # leased, and the worker dies before storing anything
+        assert len(store.claim(MODEL, worker="doomed", limit=1, lease_seconds=0, max_claims=3)) == 1
+    # the first version reached its limit; another one is still served
+    store.add_file_versions([version(2)])
+    (other,) = store.claim(MODEL, worker="w", limit=5, lease_seconds=60, max_claims=3)
+    assert other.page_id == 2
+    report = store.status(MODEL)
+    assert report.given_up == 1 and report.failures == {"abandoned": 1}
