@@ -53,7 +53,7 @@ def classify_pillow_error(e: BaseException, *, stage: str) -> MediaError:
     text = str(e) or type(e).__name__
     lowered = text.lower()
     if isinstance(e, EOFError) or any(word in lowered for word in (
-            "truncated", "broken data stream", "premature end", "not enough data",
+            "truncated", "premature end", "not enough data",
             "buffer is not large enough", "unexpected end")):
         return MediaError("truncated", f"{stage}: {text}")
     if isinstance(e, MemoryError):

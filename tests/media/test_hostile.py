@@ -78,6 +78,13 @@ def apng_claiming_frames(n_claimed: int) -> bytes:
     return bytes(data)
 
 
+def corrupt_crc(png: bytes) -> bytes:
+    """Flip a byte inside the first IDAT chunk: its CRC no longer matches."""
+    data = bytearray(png)
+    data[data.index(b"IDAT") + 10] ^= 0xFF
+    return bytes(data)
+
+
 def named(tmp: Path, name: str, data: bytes) -> Path:
     path = tmp / name
     path.write_bytes(data)
@@ -144,6 +151,9 @@ CORPUS = [
     ("jpeg-header-65000x65000-tiny-body", lambda t: jpeg_claiming(65_000, 65_000),
      fails("decompression-bomb")),
     ("png-header-4000x3000-tiny-body", lambda t: png_with_header(4000, 3000), fails("truncated")),
+    ("gif-screen-65535x65535-one-pixel", lambda t: b"GIF89a\xff\xff\xff\xff\x00\x00\x00"
+     b"\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00;", fails("decompression-bomb")),
+    ("png-corrupt-crc", lambda t: corrupt_crc(encode_image(photo("coffee"), "PNG")), fails("decode-error")),
     ("png-1x65535", lambda t: encode_image(Image.new("RGB", (1, 65535), "white"), "PNG"),
      gives("still", check=size_is((1, 65535)))),
     ("png-65535x1", lambda t: encode_image(Image.new("RGB", (65535, 1), "white"), "PNG"),
