@@ -31,7 +31,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-__all__ = ["DatabaseServer", "postgres_server", "mariadb_server", "db_url", "BACKENDS"]
+__all__ = ["DatabaseServer", "postgres_server", "mariadb_server", "db_url", "BACKENDS",
+           "start_throwaway_postgres"]
 
 POSTGRES_ADMIN = os.environ.get("NSFWBOT_TEST_POSTGRES_URL",
                                 "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -53,6 +54,7 @@ class DatabaseServer:
     admin_url: str
     process_dir: Path | None = None
     stop_command: list[str] | None = None
+    start_command: list[str] | None = None  # throwaway servers: start again after stop_command
     created: list[str] = field(default_factory=list)
 
     def create_database(self, prefix: str = "nsfwbot_test") -> str:
@@ -158,15 +160,15 @@ def _start_postgres() -> DatabaseServer:
     subprocess.run(_as_user(user, [initdb, "-D", str(data), "-U", "postgres", "--auth=trust",
                                    "-E", "UTF8", "--no-sync"]),
                    check=True, capture_output=True, timeout=120)
-    subprocess.run(_as_user(user, [pg_ctl, "-D", str(data), "-l", str(base / "log"), "-w", "-o",
-                                   f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
-                                   "start"]),
-                   check=True, capture_output=True, timeout=120)
+    start = _as_user(user, [pg_ctl, "-D", str(data), "-l", str(base / "log"), "-w", "-o",
+                            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+                            "start"])
+    subprocess.run(start, check=True, capture_output=True, timeout=120)
     url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     _wait_for(url, 30)
-    return DatabaseServer("postgresql", url, process_dir=base,
+    return DatabaseServer("postgresql", url, process_dir=base, start_command=start,
                           stop_command=_as_user(user, [pg_ctl, "-D", str(data), "-m", "immediate",
-                                                       "stop"]))
+                                                       "-w", "stop"]))
 
 
 def _start_mariadb() -> DatabaseServer:
@@ -194,6 +196,11 @@ def _start_mariadb() -> DatabaseServer:
         process.kill()
         raise
     return DatabaseServer("mariadb", url, process_dir=base, stop_command=["kill", str(process.pid)])
+
+
+def start_throwaway_postgres() -> DatabaseServer:
+    """A PostgreSQL server of the caller's own, to stop and start (``stop()`` removes it)."""
+    return _start_postgres()
 
 
 def _server(kind: str) -> DatabaseServer:

@@ -106,3 +106,33 @@ def test_bot_style_exit_status(tmp_path):
                           text=True, timeout=60)
     assert done.returncode == EX_DATAERR
     assert "corrupt" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_server_going_down_mid_run_and_coming_back():
+    from tests.dbs import start_throwaway_postgres
+
+    try:
+        server = start_throwaway_postgres()
+    except Exception as exc:  # noqa: BLE001 - a failure, with the reason, never a skip
+        pytest.fail(f"could not start a throwaway PostgreSQL (initdb/pg_ctl): {exc}", pytrace=False)
+    try:
+        url = server.create_database()
+        # a crash of the server (immediate stop) must not lose what was committed
+        server._admin(f"ALTER DATABASE {url.rsplit('/', 1)[1]} SET synchronous_commit = on")
+        store = storage.open_store(url, busy_timeout=5)
+        store.add_file_versions([version(1)], cursor=("uploadlog", {"logid": 1}))
+        subprocess.run(server.stop_command, check=True, capture_output=True, timeout=60)
+        with pytest.raises(StorageError) as caught:
+            store.add_file_versions([version(2)], cursor=("uploadlog", {"logid": 2}))
+        assert "unavailable" in str(caught.value) and caught.value.exit_status == EX_TEMPFAIL
+        subprocess.run(server.start_command, check=True, capture_output=True, timeout=60)
+        # the same store reconnects by itself; the failed write left nothing behind
+        assert store.get_cursor("uploadlog") == {"logid": 1}
+        assert store.status().versions == 1
+        store.add_file_versions([version(2)], cursor=("uploadlog", {"logid": 2}))
+        assert store.status().versions == 2
+        store.close()
+    finally:
+        server.stop()
