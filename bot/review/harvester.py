@@ -133,6 +133,9 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
                 if problem:
                     problems.append(f"entry {version_id}: {problem}")
                     continue
+                if not rev.user:  # the user name was suppressed: nobody to credit
+                    problems.append(f"entry {version_id}: verdict by a hidden user, ignored")
+                    continue
                 if version_id not in known:
                     problems.append(f"entry {version_id}: no such entry in storage")
                     continue

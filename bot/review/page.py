@@ -222,18 +222,19 @@ def parse_entries(text: str) -> list[ParsedEntry]:
     return [parse_entry(t) for t in code.filter_templates(matches=is_entry)]
 
 
-def new_page_text(*, bot_name: str = "the bot") -> str:
+def new_page_text(*, bot_name: str) -> str:
     """The skeleton of a review page: an introduction and the two sections."""
     verdicts = ", ".join(f"<code>{v}</code>" for v in VERDICTS)
     return (
         f"<!-- Maintained by {bot_name}. Answer an entry by filling in its |verdict= "
         f"({', '.join(VERDICTS)}) and, if you like, a signed |comment=. The bot keeps every "
-        "human edit; see docs/patrollers.md. -->\n"
+        "human edit. -->\n"
         "Files a classifier flagged as possibly sexual or explicit, highest score first. "
         "The list is advisory: the bot never tags, hides or deletes a file, and nudity alone "
         "is no reason to delete ([[Commons:Nudity]]). Answer by setting "
         f"<code>verdict=</code> to one of {verdicts} and sign a <code>comment=</code> if "
-        "you like. Answered entries leave the page after a few days (to the archive).\n\n"
+        "you like. Answered entries leave the page after a few days (to the archive). "
+        f"Questions and problems: [[User talk:{bot_name}]].\n\n"
         f"== {MAIN_SECTION} ==\n\n"
         f"== {SEPARATE_SECTION} ==\n"
         "''Files in categories where classifiers often err (art, anatomy, medicine; "
