@@ -7,9 +7,12 @@ decoded frames, decoded pixels or wall time runs out; the frames sampled are
 then spread over the part it could reach and the result says so
 (``error_kind="frame-limit"``).
 
-GIF frame counts and delays come from a scan of the block structure (no LZW
-decoding), because ``Image.n_frames`` walks the whole file anyway and gives no
-delays. Delays of 0 or 1 centisecond are read as 100 ms, as browsers play them.
+GIF frame counts, delays and byte spans come from a scan of the block
+structure (no LZW decoding), because ``Image.n_frames`` walks the whole file
+anyway and gives no delays. Delays of 0 or 1 centisecond are read as 100 ms,
+as browsers play them. A GIF frame that covers the canvas without transparency
+is a "keyframe": decoding can start there, so GIFs written without
+transparency optimisation are sampled without walking every frame.
 """
 from __future__ import annotations
 
@@ -31,10 +34,21 @@ _MIN_GIF_DELAY = 0.1
 
 
 class GifTimeline(NamedTuple):
-    """Delays (seconds) of the complete frames of a GIF; ``ended``: the trailer was reached."""
+    """What a scan of a GIF's blocks tells without decoding.
+
+    :param delays: seconds each complete frame is shown
+    :param ended: the trailer was reached (else the file is cut short)
+    :param header_end: offset of the first block after the header and global colour table
+    :param spans: byte range of each frame (its extensions, descriptor and data)
+    :param independent: frames that cover the whole canvas without transparency,
+        so they look the same whatever was drawn before them: decoding can start there
+    """
 
     delays: list[float]
     ended: bool
+    header_end: int = 13
+    spans: list[tuple[int, int]] = []
+    independent: list[bool] = []
 
 
 def is_animated(im: Image.Image, fp: BinaryIO) -> GifTimeline | bool:
@@ -83,35 +97,48 @@ def gif_timeline(buf) -> GifTimeline:
     end = len(buf)
     if end < 13:
         return GifTimeline([], False)
+    canvas = (0, 0, buf[6] | buf[7] << 8, buf[8] | buf[9] << 8)
     pos = 13
     if buf[10] & 0x80:
         pos += 3 << ((buf[10] & 7) + 1)
+    header_end = frame_start = pos
     delays: list[float] = []
-    pending = 0.0
+    spans: list[tuple[int, int]] = []
+    independent: list[bool] = []
+    pending, transparent = 0.0, False
+
+    def timeline(ended: bool) -> GifTimeline:
+        return GifTimeline(delays, ended, header_end, spans, independent)
+
     while pos < end:
         block = buf[pos]
         if block == 0x3B:  # trailer
-            return GifTimeline(delays, True)
+            return timeline(True)
         if block == 0x21:  # extension: label, then sub-blocks
             if pos + 1 >= end:
                 break
-            if buf[pos + 1] == 0xF9 and pos + 6 < end:  # graphic control: the delay
+            if buf[pos + 1] == 0xF9 and pos + 6 < end:  # graphic control: delay, transparency
                 pending = (buf[pos + 4] | buf[pos + 5] << 8) / 100.0
+                transparent = bool(buf[pos + 3] & 1)
             pos, complete = _skip_sub_blocks(buf, pos + 2, end)
         elif block == 0x2C:  # image descriptor, colour table, LZW data
             if pos + 10 > end:
                 break
+            box = tuple(buf[pos + k] | buf[pos + k + 1] << 8 for k in (1, 3, 5, 7))
             packed = buf[pos + 9]
             pos += 10 + ((3 << ((packed & 7) + 1)) if packed & 0x80 else 0) + 1
             pos, complete = _skip_sub_blocks(buf, pos, end)
             if complete:
                 delays.append(pending if pending > 0.01 else _MIN_GIF_DELAY)
-            pending = 0.0
+                spans.append((frame_start, pos))
+                independent.append(not spans[1:] or (box == canvas and not transparent))
+                frame_start = pos
+            pending, transparent = 0.0, False
         else:  # garbage between blocks: Pillow stops reading here too
             break
         if not complete:
             break
-    return GifTimeline(delays, False)
+    return timeline(False)
 
 
 def _skip_sub_blocks(buf, pos: int, end: int) -> tuple[int, bool]:
@@ -156,38 +183,109 @@ def _spread_by_time(delays: list[float], count: int) -> list[int]:
     return sorted(chosen)
 
 
+def _sample_gif(im: Image.Image, fp: BinaryIO, timeline: GifTimeline, *, frames: int,
+                limits: MediaLimits, decode_size: int, background: tuple[int, int, int],
+                deadline: Deadline) -> DecodedMedia:
+    """GIF frames spread over play time, decoding from the nearest independent frame.
+
+    A frame that covers the canvas without transparency looks the same whatever
+    came before, so decoding may start there: the file's header plus the bytes
+    from that frame on form a valid GIF. Frames written with transparency
+    optimisation (most encoders) depend on their predecessors; then this is
+    Pillow's sequential walk from frame 0.
+    """
+    delays, n = timeline.delays, len(timeline.delays)
+    canvas = im.size[0] * im.size[1]
+    starts = _starts(delays)
+    anchors, anchor = [], 0  # the latest independent frame at or before each frame
+    for i, independent in enumerate(timeline.independent):
+        anchor = i if independent else anchor
+        anchors.append(anchor)
+    budget = min(limits.max_decoded_frames, max(1, limits.max_decoded_pixels // canvas))
+    error: MediaError | None = None
+    if not timeline.ended:
+        error = MediaError("truncated", f"the GIF ends without a trailer after {n:,} complete frames")
+    plan = _gif_plan(_spread_by_time(delays, frames), anchors)
+    if sum(ts[-1] - j + 1 for j, ts in plan) > budget:
+        plan = _gif_plan(_spread_by_time(delays[:budget], frames), anchors)
+        error = MediaError("frame-limit", f"{n:,} frames; sampled the first {budget:,} "
+                           f"(max_decoded_frames {limits.max_decoded_frames:,}, "
+                           f"max_decoded_pixels {limits.max_decoded_pixels:,})")
+    out: list[Frame] = []
+    k = 0
+    try:
+        for j, targets in plan:
+            segment = im if j == 0 else Image.open(io.BytesIO(_with_buffer(
+                fp, lambda buf: _gif_segment(buf, timeline, j, targets[-1]))), formats=["GIF"])
+            deadline.spend(canvas)
+            at = 0  # frame of the segment the decoder is on (segment frame 0 = file frame j)
+            for k in targets:
+                while j + at < k:
+                    if deadline.expired():
+                        raise MediaError("timeout", f"stopped at frame {j + at} after "
+                                         f"{deadline.elapsed:.1f} s (max_seconds {limits.max_seconds})")
+                    at += 1
+                    segment.seek(at)
+                    deadline.spend(canvas)
+                segment.load()
+                image = reduce_to(to_rgb(segment.copy(), background), decode_size)
+                out.append(Frame(image, k, round(starts[k], 6)))
+            if segment is not im:
+                segment.close()
+    except MediaError as e:
+        error = e
+    except (OSError, EOFError, SyntaxError, ValueError) as e:
+        error = classify_pillow_error(e, stage=f"GIF frame {k}")
+    if not out:
+        raise error or MediaError("decode-error", "no frame decoded")
+    return DecodedMedia("animated", out, error.kind if error else None,
+                        error.message if error else None, duration=round(sum(delays), 6))
+
+
+def _gif_plan(targets: list[int], anchors: list[int]) -> list[tuple[int, list[int]]]:
+    """Group sorted targets into runs decoded from one starting frame each: go on
+    from the previous target unless an independent frame lies after it."""
+    plan: list[tuple[int, list[int]]] = []
+    previous = -1
+    for k in targets:
+        if plan and anchors[k] <= previous:
+            plan[-1][1].append(k)
+        else:
+            plan.append((anchors[k], [k]))
+        previous = k
+    return plan
+
+
+def _gif_segment(buf, timeline: GifTimeline, first: int, last: int) -> bytes:
+    """A GIF of frames ``first..last``: the header, their blocks, a trailer."""
+    return (bytes(buf[:timeline.header_end])
+            + bytes(buf[timeline.spans[first][0]:timeline.spans[last][1]]) + b";")
+
+
 def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: MediaLimits,
                      decode_size: int, background: tuple[int, int, int], deadline: Deadline,
                      timeline: GifTimeline | None = None) -> DecodedMedia:
-    canvas = im.size[0] * im.size[1]
-    delays = None
+    """``frames`` frames of an animated GIF, WebP or APNG (see the module doc)."""
     if im.format == "GIF":
-        timeline = timeline or _with_buffer(fp, gif_timeline)
-        delays = timeline.delays
-    n = len(delays) if delays is not None else int(getattr(im, "n_frames", 1))
-    claimed = n
+        return _sample_gif(im, fp, timeline or _with_buffer(fp, gif_timeline), frames=frames,
+                           limits=limits, decode_size=decode_size, background=background,
+                           deadline=deadline)
+    canvas = im.size[0] * im.size[1]
+    n = claimed = int(getattr(im, "n_frames", 1))
     if im.format == "PNG":  # acTL's frame count is a claim: count the frame headers
         n = max(1, min(n, _with_buffer(fp, _apng_frame_count)
                        + (1 if getattr(im, "default_image", False) else 0)))
     reachable = min(n, limits.max_decoded_frames, max(1, limits.max_decoded_pixels // canvas))
-    if delays is not None:
-        targets = _spread_by_time(delays[:reachable], frames)
-        duration = round(sum(delays), 6)
-    else:
-        targets = spread_indices(reachable, frames)
-        duration = None
+    targets = spread_indices(reachable, frames)
     wanted = set(targets)
     out: list[Frame] = []
     error: MediaError | None = None
     if n < claimed:
         error = MediaError("truncated", f"the header claims {claimed:,} frames, the file holds {n:,}")
-    if timeline is not None and not timeline.ended:
-        error = MediaError("truncated", f"the GIF ends without a trailer after {n:,} complete frames")
     if reachable < n:
         error = MediaError("frame-limit", f"{n:,} frames; sampled the first {reachable:,} "
                            f"(max_decoded_frames {limits.max_decoded_frames:,}, "
                            f"max_decoded_pixels {limits.max_decoded_pixels:,})")
-    starts = _starts(delays) if delays is not None else None
     elapsed = 0.0  # APNG: seconds from the start to frame i, summed while walking
     i = last = 0
     try:
@@ -204,12 +302,8 @@ def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: Medi
                 im.load()
                 deadline.spend(canvas * max(1, i - last), frames=max(1, i - last))
                 last = i
-                if starts is not None:
-                    t = starts[i]
-                elif im.format == "WEBP":
-                    t = im.info.get("timestamp", 0) / 1000.0
-                else:
-                    t = elapsed
+                # WebP knows each frame's start; APNG's is the sum of the delays before it
+                t = im.info.get("timestamp", 0) / 1000.0 if im.format == "WEBP" else elapsed
                 image = reduce_to(to_rgb(im.copy(), background), decode_size)
                 out.append(Frame(image, i, round(t, 6)))
             if im.format == "PNG":
@@ -220,5 +314,4 @@ def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: Medi
             error = MediaError("truncated", f"{im.format} claims {n:,} frames, frame {i} is missing: {e}")
     if not out:
         raise error or MediaError("decode-error", "no frame decoded")
-    return DecodedMedia("animated", out, error.kind if error else None,
-                        error.message if error else None, duration=duration)
+    return DecodedMedia("animated", out, error.kind if error else None, error.message if error else None)

@@ -86,3 +86,37 @@ def test_transparent_gif_frames_go_on_the_background():
     for f in decoded.frames:
         a = np.asarray(f.image)
         assert tuple(a[0, 7]) == (255, 255, 255) and tuple(a[0, 0]) == (250, 20, 20)
+
+
+def test_gif_of_independent_frames_is_decoded_from_the_nearest_one():
+    # optimize=False: every frame covers the canvas without transparency
+    data = make_animation("GIF", 400, size=(16, 16), optimize=False)
+    # a budget of 40 decoded frames cannot walk 400 frames, but 16 jumps fit it
+    decoded = read_frames(data, frames=16, limits=MediaLimits(max_decoded_frames=40))
+    assert decoded.error_kind is None
+    assert [f.index for f in decoded.frames] == [12, 37, 62, 87, 112, 137, 162, 187, 212, 237,
+                                                 262, 287, 312, 337, 362, 387]
+    assert all(shows_frame(f, f.index) for f in decoded.frames)
+    assert [f.time for f in decoded.frames] == pytest.approx([f.index * 0.1 for f in decoded.frames])
+
+
+def test_gif_with_dependent_frames_walks_sequentially_under_the_same_budget():
+    data = make_animation("GIF", 400, size=(16, 16))  # Pillow marks unchanged pixels transparent
+    decoded = read_frames(data, frames=16, limits=MediaLimits(max_decoded_frames=40))
+    assert decoded.error_kind == "frame-limit" and max(f.index for f in decoded.frames) < 40
+    assert all(shows_frame(f, f.index) for f in decoded.frames)
+
+
+def test_decoding_from_an_independent_frame_gives_the_same_pixels_as_walking():
+    import io
+
+    from PIL import Image
+
+    from classifiers.media.stills import to_rgb
+
+    data = make_animation("GIF", 60, size=(40, 30), optimize=False, disposal=1)
+    decoded = read_frames(data, frames=5)
+    with Image.open(io.BytesIO(data)) as walked:
+        for f in decoded.frames:
+            walked.seek(f.index)
+            assert np.array_equal(np.asarray(f.image), np.asarray(to_rgb(walked.copy()))), f.index
