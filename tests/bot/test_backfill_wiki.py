@@ -1,6 +1,8 @@
 """Category backfills against the local wiki: breadth first, cycles, depth, limits, crash and resume."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot import cli
@@ -112,3 +114,12 @@ def test_backfill_command(category_tree, settings, capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "scored 2 (" in out  # Kittens and Tiny
+
+
+def test_score_command_prints_verdicts(category_tree, settings, capsys):
+    title = category_tree["Cats"][0]
+    code = cli.main(["score", title, "File:Nothing here.jpg", "--data-dir", str(settings.data_dir)])
+    out = capsys.readouterr().out
+    assert re.search(rf"^{re.escape(title)}: 0\.\d{{3}} (ok|FLAGGED)$", out, re.M), out
+    assert "File:Nothing here.jpg: missing or deleted" in out
+    assert code == 1  # a named file was missing

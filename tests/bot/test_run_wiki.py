@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 import pytest
 
@@ -30,10 +31,12 @@ def scored(store, model_id):
 def test_run_scores_uploads_overwrites_once(wiki, site, store, settings, scoring, media_dir):
     alice, names = upload_samples(wiki, media_dir)
     bot = Bot(settings, site=site, store=store, scoring=scoring)
-    seen = []
+    seen, errors = [], []
+    bot.score_pending = partial(bot.score_pending, on_result=lambda v, r: r.ok or errors.append(
+        (v.title, r.error_kind, r.error_message)))
     report = bot.run_pass(review=False)
     assert report.ingest[0].added == 5
-    assert report.score.scored == 5, report.format()
+    assert report.score.scored == 5, (report.format(), errors)
     assert report.score.failed == 0 and report.score.errors == 0
     cursor = store.get_cursor("uploadlog")
 
