@@ -225,6 +225,7 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runtime", default="auto", help="auto | torch-cuda | torch-cpu | onnxruntime")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--frames", type=int, default=16, help="frames sampled from animations and videos")
+    parser.add_argument("--note", default=None, help="a line for the report's header (e.g. where the labels come from)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -290,7 +291,7 @@ def _evaluation_of(items: Sequence[LabelledItem], keep: list[int], scores_by_mod
         categories=[items[i].categories for i in keep], target_precision=args.target_precision,
         uploads_per_day=args.uploads_per_day,
         uploads_source=None if args.uploads_per_day is None else "given",
-        prevalence=args.prevalence, extra_thresholds=args.threshold, errors=errors)
+        prevalence=args.prevalence, extra_thresholds=args.threshold, errors=errors, note=args.note)
 
 
 def summary(evaluation: Evaluation) -> str:
