@@ -59,8 +59,9 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
         }
         kwargs["pool_pre_ping"] = True
     elif backend in ("mysql", "mariadb"):
+        wait = max(1, int(busy_timeout))
         kwargs["connect_args"] = {"connect_timeout": 10, "charset": "utf8mb4",
-                                  "init_command": f"SET innodb_lock_wait_timeout={max(1, int(busy_timeout))}"}
+                                  "init_command": f"SET innodb_lock_wait_timeout={wait}"}
         # ToolsDB closes idle connections: recycle before it does
         kwargs["pool_pre_ping"] = True
         # REPEATABLE READ's gap locks would make concurrent claims and task inserts wait on
@@ -135,6 +136,7 @@ def _classify(exc: DBAPIError, where: str) -> StorageError | None:
             word in low for word in ("connect", "connection", "server", "refused", "timeout",
                                      "unable to open", "readonly", "read-only", "disk i/o",
                                      "no such file", "unknown database", "access denied",
-                                     "authentication")) or ("database" in low and "does not exist" in low):
+                                     "authentication")) or (
+            "database" in low and "does not exist" in low):
         return StorageError(f"database {where} is unavailable: {first_line}")
     return None

@@ -90,7 +90,8 @@ def build_status(session: Session, *, model_id: str | None, runs: int, url: str,
                                                                   Score.id.desc()).limit(1))
     files = session.scalar(select(func.count()).select_from(File)) or 0
     versions = session.scalar(select(func.count()).select_from(FileVersion)) or 0
-    models = dict(tuple(row) for row in session.execute(select(Score.model_id, func.count()).group_by(Score.model_id)))
+    models = dict(tuple(row) for row in session.execute(
+        select(Score.model_id, func.count()).group_by(Score.model_id)))
     scored = flagged = leased = backing_off = given_up = 0
     errors: dict[str, int] = {}
     failures: dict[str, int] = {}

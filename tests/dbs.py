@@ -181,8 +181,9 @@ def _start_mariadb() -> DatabaseServer:
     base = Path(tempfile.mkdtemp(prefix="nsfwbot-mariadb-"))
     user = _unprivileged_user() and "root"  # mariadbd runs as root with --user=root
     data, port, sock = base / "data", _free_port(), base / "mysqld.sock"
-    subprocess.run([install, "--no-defaults", f"--datadir={data}", "--auth-root-authentication-method=normal",
-                    "--skip-test-db", *([f"--user={user}"] if user else [])],
+    subprocess.run([install, "--no-defaults", f"--datadir={data}",
+                    "--auth-root-authentication-method=normal", "--skip-test-db",
+                    *([f"--user={user}"] if user else [])],
                    check=True, capture_output=True, timeout=180)
     process = subprocess.Popen(
         [server, "--no-defaults", f"--datadir={data}", f"--port={port}", f"--socket={sock}",
