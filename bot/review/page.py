@@ -252,6 +252,8 @@ class ReviewPage:
 
     def __init__(self, text: str) -> None:
         self.code: Wikicode = mwparserfromhell.parse(text)
+        # id(node) -> (node, version id, score): reading parameters is the slow part
+        self._keys: dict[int, tuple[Template, int | None, float | None]] = {}
 
     def __str__(self) -> str:
         return str(self.code)
@@ -262,13 +264,26 @@ class ReviewPage:
         return [parse_entry(n) for n in self.code.nodes
                 if isinstance(n, Template) and is_entry(n)]
 
+    def _key(self, node: Template) -> tuple[int | None, float | None]:
+        """``(version id, score)`` of an entry node, parsed once."""
+        hit = self._keys.get(id(node))
+        if hit is None or hit[0] is not node:
+            entry = parse_entry(node)
+            hit = self._keys[id(node)] = (node, entry.version_id, entry.score)
+        return hit[1], hit[2]
+
+    def _entry_nodes(self, scope: Wikicode | None = None) -> list[Template]:
+        # "scope or ..." would render the whole page: Wikicode's truth is its text
+        nodes = (self.code if scope is None else scope).nodes
+        return [n for n in nodes if isinstance(n, Template) and is_entry(n)]
+
     def ids(self) -> set[int]:
-        return {e.version_id for e in self.entries() if e.version_id is not None}
+        return {v for v, _ in map(self._key, self._entry_nodes()) if v is not None}
 
     def find(self, version_id: int) -> ParsedEntry | None:
-        for entry in self.entries():
-            if entry.version_id == version_id:
-                return entry
+        for node in self._entry_nodes():
+            if self._key(node)[0] == version_id:
+                return parse_entry(node)
         return None
 
     def _section(self, title: str) -> Wikicode | None:
@@ -284,11 +299,13 @@ class ReviewPage:
         section = self._section(SEPARATE_SECTION if data.separate else MAIN_SECTION)
         scope = section if section is not None else self.code
         entry = render_entry(data)
-        for node in list(scope.nodes):
+        # positions by identity: Wikicode.insert_before searches the whole tree for a node
+        for i, node in enumerate(scope.nodes):
             if isinstance(node, Template) and is_entry(node):
-                score = parse_entry(node).score
+                score = self._key(node)[1]
                 if score is not None and score < data.score:
-                    self.code.insert_before(node, [entry, Text("\n")])
+                    scope.insert(i, Text("\n"))
+                    scope.insert(i, entry)
                     return
         # after everything in the section: its text ends where the next heading starts
         if not str(scope).endswith("\n"):
@@ -316,6 +333,7 @@ class ReviewPage:
                     entry.template.add(name, value + "\n", preserve_spacing=False,
                                        before="verdict" if entry.template.has("verdict") else None)
                 changed = True
+        self._keys.pop(id(entry.template), None)  # the score may have changed
         return changed
 
     def remove(self, version_id: int) -> str | None:
@@ -323,15 +341,13 @@ class ReviewPage:
         nodes = self.code.nodes
         for i, node in enumerate(nodes):
             if isinstance(node, Template) and is_entry(node) and \
-                    parse_entry(node).version_id == version_id:
+                    self._key(node)[0] == version_id:
                 end = i + 1
                 while end < len(nodes) and not isinstance(nodes[end], Heading) and not (
                         isinstance(nodes[end], Template) and is_entry(nodes[end])):
                     end += 1
-                taken = nodes[i:end]
-                text = "".join(str(n) for n in taken)
-                for n in list(taken):
-                    self.code.remove(n)
+                text = "".join(str(n) for n in nodes[i:end])
+                del nodes[i:end]
                 return text.strip("\n") + "\n"
         return None
 
