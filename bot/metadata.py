@@ -104,8 +104,9 @@ def file_versions(site, titles: Iterable[str], *, thumb_width: int, source: str 
     log_ids = log_ids or {}
     out: dict[str, FileVersionIn | None] = {}
     for batch in chunks(titles, batch_size(site)):
+        # redirects: a file moved since its upload is found under its new title
         answer = _query(site, prop="imageinfo", titles="|".join(batch), iiprop=IIPROP,
-                        iiurlwidth=str(thumb_width))
+                        iiurlwidth=str(thumb_width), redirects="1")
         for title in batch:
             page = answer["pages"].get(_resolve(title, answer["aliases"]))
             out[title] = None if page is None else version_from_imageinfo(

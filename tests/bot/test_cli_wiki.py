@@ -154,3 +154,11 @@ def test_serve_scores_on_schedule_and_stops_on_sigterm(wiki, bot_env, tmp_path):
             proc.kill()
     with RunLock(data):  # released on exit
         pass
+
+
+def test_blocked_account_stops_the_bot(wiki, bot_env, tmp_path):
+    sam = wiki.user("Sam")
+    sam.api("POST", action="block", user="NsfwBot", expiry="1 hour", reason="test", token=sam.token())
+    done = run_bot(bot_env, "run", "--data-dir", str(tmp_path / "data"))
+    assert done.returncode == 5, done.stdout + done.stderr
+    assert "blocked" in done.stderr

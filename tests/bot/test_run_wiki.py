@@ -122,3 +122,14 @@ def test_user_agent_names_the_bot(site, settings):
     assert agent.startswith("commons-nsfw-bot/")
     assert "ops@example.org" in agent and "Pywikibot/" in agent
     assert "__main__" not in agent
+
+
+def test_moved_file_is_found_under_its_new_title(wiki, site, store, settings, scoring, media_dir):
+    alice = wiki.user("Alice")
+    alice.upload(media_dir / "rocket.jpg", "Rocket old name.jpg")
+    sam = wiki.user("Sam")
+    sam.api("POST", action="move", **{"from": "File:Rocket old name.jpg"}, to="File:Rocket new name.jpg",
+            reason="better name", token=sam.token())
+    report = UploadLog(site, store, settings).ingest()
+    assert report.added == 1 and report.missing == 0
+    assert [v.title for v in store.claim(scoring[1], worker="t", limit=5)] == ["File:Rocket new name.jpg"]
