@@ -193,10 +193,10 @@ _OVERRIDES = (
     arg("--download-concurrency", type=int),
     arg("--lookback-hours", type=float),
     arg("--max-files-per-run", type=int),
-    arg("--simulate", action="store_true", default=None, help="no wiki writes (like pywikibot's -simulate)"),
+    arg("--simulate", action="store_true", help="no wiki writes (like pywikibot's -simulate)"),
 )
-_SETTING_DESTS = ("data_dir", "database_url", "model", "runtime", "batch_size", "threshold", "thumb_width",
-                  "download_concurrency", "lookback_hours", "max_files_per_run", "simulate")
+#: the options above that are settings (all but --config), as Settings field names
+_SETTING_DESTS = tuple(flags[0][2:].replace("-", "_") for flags, _ in _OVERRIDES[1:])
 
 
 def all_commands() -> list[Command]:
