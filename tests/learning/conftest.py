@@ -20,7 +20,7 @@ TINY = dict(model="test_resnet", pretrained=False, input_size=64, batch_size=32,
 
 @pytest.fixture(scope="session")
 def labelled_folder(tmp_path_factory) -> Path:
-    return make_labelled_folder(tmp_path_factory.mktemp("labelled"), per_label=100, categories=True)
+    return make_labelled_folder(tmp_path_factory.mktemp("labelled"), per_label=80, categories=True)
 
 
 @pytest.fixture(scope="session")

@@ -103,3 +103,14 @@ def test_export_command(bot_data, tmp_path, capsys):
                      "--untrusted", "--copy"]) == 0
     assert "exported 40 files (14 nsfw, 26 sfw)" in capsys.readouterr().out
     assert (tmp_path / "set" / "manifest.jsonl").read_text().count("\n") == 40
+
+
+def test_train_command_fine_tunes_on_judged_files(bot_data, trained, tmp_path, capsys):
+    result, _ = trained
+    out = tmp_path / "training"
+    assert bot_main(["--data-dir", str(bot_data.data_dir), "--model", str(result.checkpoint), "train",
+                     "--out", str(out), "--epochs", "1", "--workers", "0", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "training on 40 judged files (14 nsfw)" in printed
+    assert f"evaluate --compare {result.checkpoint} {out / 'best.safetensors'}" in printed
+    assert (out / "best.safetensors").is_file() and (out / "data" / "manifest.jsonl").is_file()
