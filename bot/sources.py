@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator
 
 from .config import Settings
-from .metadata import IIPROP, batch_size, chunks, file_versions, version_from_imageinfo
+from .metadata import IIPROP, batch_size, file_versions, version_from_imageinfo
 
 __all__ = ["IngestReport", "UploadLog", "CategoryBackfill", "ExplicitTitles", "category_title"]
 
@@ -209,7 +209,8 @@ class CategoryBackfill:
                 pages = data.get("query", {}).get("pages", [])
                 report.entries += len(pages)
                 versions = [v for v in (version_from_imageinfo(p, source=self.name) for p in pages) if v]
-                report.missing += len(pages) - len(versions)
+                # (a page without imageinfo but not missing waits for the API's iicontinue)
+                report.missing += sum(1 for p in pages if p.get("missing"))
                 cont = data.get("continue")
                 scored = (self.store.scored_version_ids(self.model_id, [v.page_id for v in versions])
                           if versions else set())

@@ -7,7 +7,6 @@ import subprocess
 import time
 
 import pytest
-from PIL import Image
 
 import storage
 from bot.lock import RunLock
