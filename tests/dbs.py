@@ -179,7 +179,7 @@ def _start_mariadb() -> DatabaseServer:
     if not (install and server):
         raise RuntimeError("mariadb-install-db/mariadbd not found (Debian: mariadb-server)")
     base = Path(tempfile.mkdtemp(prefix="nsfwbot-mariadb-"))
-    user = _unprivileged_user() and "root"  # mariadbd runs as root with --user=root
+    user = "root" if os.geteuid() == 0 else None  # as root, mariadbd wants --user=root
     data, port, sock = base / "data", _free_port(), base / "mysqld.sock"
     subprocess.run([install, "--no-defaults", f"--datadir={data}",
                     "--auth-root-authentication-method=normal", "--skip-test-db",
