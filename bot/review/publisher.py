@@ -11,13 +11,17 @@ One publish:
    page within ``review_max_entries``) are applied to that text, so every
    human verdict, comment, reordering and deletion in it stays;
 4. the save carries the base revision it read; on an edit conflict the page is
-   read again and the changes applied again (up to :data:`MAX_ATTEMPTS`);
+   read again and the changes applied again (up to :data:`MAX_ATTEMPTS`). The
+   API's answer is not trusted either: MediaWiki may merge a conflicting save
+   with diff3 or drop it, so the loop ends only when a fresh read needs no change;
 5. entries leaving the page are appended to ``<review page>/Archive N``
    *before* the live page drops them (archiving twice adds nothing), so even
    an interrupted publish loses nothing.
 
-An entry a human deleted from the page is marked ``removed`` in storage and
-never put back.
+The page holds at most ``review_max_entries``: when it is full, new entries wait
+in storage (highest score first) until answered entries retire. An entry a
+human deleted from the page is marked ``removed`` in storage and never put
+back; one that comes back (a reverted blanking) is in the queue again.
 """
 from __future__ import annotations
 
@@ -27,8 +31,8 @@ from pathlib import Path
 from bot.config import Settings
 
 from .onwiki_config import effective_settings
-from .page import (ENTRY_TEMPLATE, EntryData, ReviewPage, append_to_archive, archive_page_text, new_page_text,
-                   parse_entries)
+from .page import (ENTRY_TEMPLATE, EntryData, ReviewPage, append_to_archive, archive_page_text,
+                   new_page_text, parse_entries)
 from .safety import EditGuard, Halted
 
 __all__ = ["PublishReport", "publish_review", "MAX_ATTEMPTS"]
@@ -214,7 +218,10 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
                                    "will try again next run")
             return
         if chunks:
-            _archive(site, store, settings, guard, report, list(chunks.values()))
+            if not _archive(site, store, settings, guard, report, list(chunks.values())):
+                report.problems.append(f"the archive of [[{title}]] kept changing; nothing "
+                                       "moved, will try again next run")
+                return
             archived.update(chunks)
             overflowed.update(overflow)
         try:
@@ -276,23 +283,28 @@ def _overflow(review: ReviewPage, limit: int, listed_oldest_first: list[int]) ->
 
 
 def _archive(site, store, settings: Settings, guard: EditGuard, report: PublishReport,
-             chunks: list[str]) -> None:
-    """Append entry texts to the current archive subpage (a new one when it is full)."""
+             chunks: list[str]) -> bool:
+    """Append entry texts to the current archive subpage (a new one past
+    ``review_max_entries`` entries), and read it back.
+
+    :returns: False when the archive changed under every attempt (nothing may leave
+        the live page then)
+    """
     from pywikibot.exceptions import EditConflictError
 
     cursor_name = ARCHIVE_CURSOR.format(page=settings.review_page)
     number = (store.get_cursor(cursor_name) or {}).get("number", 1)
-    for _attempt in range(MAX_ATTEMPTS):
+    for _attempt in range(MAX_ATTEMPTS + 1):
         archive_title = f"{settings.review_page}/Archive {number}"
         page, text = _read(site, archive_title)
         base = text if text is not None else archive_page_text(settings.review_page)
-        held = len(parse_entries(base))
-        if text is not None and held and held + len(chunks) > settings.review_max_entries:
-            number += 1
-            continue
         new_text, added = append_to_archive(base, chunks)
         if not added:
-            break  # an earlier, interrupted publish archived them already
+            break  # all there: saved (and read back) now, or by an interrupted publish
+        held = len(parse_entries(base))
+        if held and held + len(added) > settings.review_max_entries:
+            number += 1
+            continue
         try:
             guard.save(page, new_text, exists=text is not None,
                        summary=f"NSFW review list: archiving {len(added)} "
@@ -301,8 +313,11 @@ def _archive(site, store, settings: Settings, guard: EditGuard, report: PublishR
         except EditConflictError:
             report.conflicts += 1
             continue
-        break
+        if settings.simulate:
+            break
+        # read back on the next turn: a save MediaWiki merged away must not lose entries
     else:
-        raise Halted(f"could not save the archive [[{settings.review_page}/Archive {number}]]")
+        return False
     if not settings.simulate:
         store.set_cursor(cursor_name, {"number": number})
+    return True

@@ -200,13 +200,18 @@ def test_reviewed_entries_retire_to_the_archive(site, store, settings, wiki):
     report = harvest_verdicts(site, store, settings.replace(reviewed_retention_hours=0.0))
     assert report.retired == 1                          # "unsure" stays for a second opinion
     assert states(store, title)[ids[1]] == "listed"
+    # Archive 1 is full (3 entries, as many as the page): the bot starts Archive 2
+    full = "".join(f"{{{{NSFW review entry|id={9000 + n}|verdict=sfw}}}}\n" for n in range(3))
+    patty.edit(f"{title}/Archive 1", full)
     published = publish_review(site, store, settings, model_id=MODEL)
     assert (published.archived, published.added) == (1, 1)
     live = patty.page_text(title)
     assert entry_ids(live) == [ids[1], ids[2], ids[3]]
-    archive = patty.page_text(f"{title}/Archive 1")
+    assert patty.page_text(f"{title}/Archive 1") == full.rstrip("\n")
+    archive = patty.page_text(f"{title}/Archive 2")
     archived = {e.version_id: e for e in parse_entries(archive)}
     assert archived[ids[0]].verdict == "nsfw" and archived[ids[0]].comment == "explicit --Patty"
+    assert publish_review(site, store, settings, model_id=MODEL).edits == 0
 
 
 def test_stop_page_halts_every_edit(site, store, settings, wiki):
