@@ -92,7 +92,8 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
     :param store: a :class:`storage.Store`
     """
     import pywikibot
-    from storage.records import VerdictIn
+
+    from storage import VerdictIn
 
     title = settings.review_page
     report = HarvestReport(page=title)
@@ -102,16 +103,10 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
     cursor_name = CURSOR.format(page=title)
     cursor = store.get_cursor(cursor_name) or {}
     if page.exists():
-        last_revid = cursor.get("revid", 0)
-        baseline = _old_text(page, last_revid) if last_revid else ""
+        baseline, revisions = _history_since(page, cursor)
         # the last slot seen of every entry, kept while an entry is off the page, so an
         # entry put back by a revert does not count as a new verdict by the reverter
         seen = _slots(baseline)
-        start = cursor.get("timestamp")
-        revisions = [r for r in page.revisions(
-            reverse=True, content=True,
-            starttime=pywikibot.Timestamp.fromISOformat(start[:19] + "Z") if start else None)
-            if r.revid > last_revid]
         known = {e.version_id: e.state for e in store.review_entries(title)}
         groups = _groups(site, {r.user for r in revisions if r.user})
         trusted_groups = set(settings.trusted_groups)
@@ -169,6 +164,19 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
         else:
             report.retired += 1
     return report
+
+
+def _history_since(page, cursor: dict) -> tuple[str, list]:
+    """The text at the cursor's revision and every later revision, oldest first."""
+    import pywikibot
+
+    last_revid = cursor.get("revid", 0)
+    baseline = _old_text(page, last_revid) if last_revid else ""
+    start = cursor.get("timestamp")  # revisions share seconds: filter by id as well
+    revisions = page.revisions(
+        reverse=True, content=True,
+        starttime=pywikibot.Timestamp.fromISOformat(start[:19] + "Z") if start else None)
+    return baseline, [r for r in revisions if r.revid > last_revid]
 
 
 def _old_text(page, revid: int) -> str:

@@ -130,7 +130,7 @@ def read_onwiki_config(site, store, settings: Settings) -> OnwikiConfig:
 
     page = pywikibot.Page(site, settings.config_page)
     try:
-        text = page.get(force=True)
+        text = page.get(force=True, get_redirect=True)
     except NoPageError:
         return OnwikiConfig(source="none")
     revid = page.latest_revision_id

@@ -170,7 +170,7 @@ def _read(site, title: str):
 
     page = pywikibot.Page(site, title)
     try:
-        return page, page.get(force=True)
+        return page, page.get(force=True, get_redirect=True)
     except NoPageError:
         return page, None
 

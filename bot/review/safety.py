@@ -118,7 +118,7 @@ class EditGuard:
 
         page = pywikibot.Page(self.site, self.settings.stop_page)
         try:
-            text = page.get(force=True)
+            text = page.get(force=True, get_redirect=True)
         except NoPageError:
             text = None
         if stop_page_says_stop(text):
