@@ -243,14 +243,20 @@ def _collate(batch):
     return torch.stack(images), torch.tensor(targets)
 
 
-def _inference_transform(model):
-    """The bot's own preprocessing, as a transform returning a tensor."""
-    import torch
+class InferenceTransform:
+    """The bot's own preprocessing as a transform returning a tensor (a class, so spawned workers can pickle it)."""
 
-    from .preprocess import PreprocessConfig, preprocess
+    def __init__(self, model) -> None:
+        from .preprocess import PreprocessConfig
 
-    config = PreprocessConfig.from_model(model)
-    return lambda image: torch.from_numpy(preprocess(image, config))
+        self.config = PreprocessConfig.from_model(model)
+
+    def __call__(self, image):
+        import torch
+
+        from .preprocess import preprocess
+
+        return torch.from_numpy(preprocess(image, self.config))
 
 
 def _device_and_dtype(config: TrainConfig):
@@ -323,7 +329,7 @@ def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.P
     decode_size = max(model.pretrained_cfg["input_size"][1:]) * 2
     train_set = LabelledImages(train_part, train_transform(model, augment=config.augment), targets=targets,
                                decode_size=decode_size)
-    val_set = LabelledImages(val_part, _inference_transform(model), targets=targets, decode_size=decode_size)
+    val_set = LabelledImages(val_part, InferenceTransform(model), targets=targets, decode_size=decode_size)
     sampler, class_weight = class_balance(train_part, balance=config.balance, targets=targets, seed=config.seed)
     if class_weight is not None:
         class_weight = class_weight.to(device)
