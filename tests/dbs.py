@@ -2,10 +2,13 @@
 
 Other test folders import the fixtures into their ``conftest.py``::
 
-    from tests.dbs import db_url, mariadb_server, postgres_server  # noqa: F401
+    from tests.dbs import (db_url, mariadb_server, migrated_db_url,  # noqa: F401
+                           postgres_server, shared_databases)
 
 ``db_url`` is parametrized over SQLite, PostgreSQL and MariaDB and yields the
-URL of an empty database of its own. The servers come from
+URL of an empty database of its own. ``migrated_db_url`` is cheaper: on each
+server one database of this session's own, migrated once and emptied of rows
+before every test (a fresh SQLite file each time). The servers come from
 ``NSFWBOT_TEST_POSTGRES_URL`` / ``NSFWBOT_TEST_MARIADB_URL`` (admin URLs;
 defaults: the local servers on 127.0.0.1:5432 and :3306). When a server is
 not reachable, a throwaway one is started from the installed binaries
@@ -31,8 +34,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-__all__ = ["DatabaseServer", "postgres_server", "mariadb_server", "db_url", "BACKENDS",
-           "start_throwaway_postgres"]
+__all__ = ["DatabaseServer", "postgres_server", "mariadb_server", "db_url", "migrated_db_url",
+           "shared_databases", "BACKENDS", "start_throwaway_postgres"]
 
 POSTGRES_ADMIN = os.environ.get("NSFWBOT_TEST_POSTGRES_URL",
                                 "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -243,3 +246,34 @@ def db_url(request, tmp_path):
     url = server.create_database()
     yield url
     server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def shared_databases():
+    """backend -> (URL, engine) of this session's migrated database on that server."""
+    found: dict[str, tuple[str, object]] = {}
+    yield found
+    for _, engine in found.values():
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def migrated_db_url(request, tmp_path, shared_databases):
+    """The URL of a migrated database with no rows (ids are not reset), on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'bot.sqlite3'}"
+        return
+    import storage
+    from storage.schema import Base
+
+    if request.param not in shared_databases:
+        server = request.getfixturevalue(
+            "postgres_server" if request.param == "postgresql" else "mariadb_server")
+        url = server.create_database()
+        storage.upgrade(url)
+        shared_databases[request.param] = (url, create_engine(url))
+    url, engine = shared_databases[request.param]
+    with engine.begin() as connection:
+        for table in reversed(Base.metadata.sorted_tables):
+            connection.execute(table.delete())
+    yield url
