@@ -125,3 +125,26 @@ def test_cli_reports_bad_input(tmp_path, capsys):
     assert main(["train", str(tmp_path), "--model", "test_resnet", "--no-pretrained", "--out",
                  str(tmp_path / "out"), "--workers", "0"]) == 2
     assert "at least 2" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_fine_tuning_open_nsfw_keeps_its_head_and_preprocessing(labelled_folder, tmp_path):
+    """The default model as a starting point: real weights, its sfw/nsfw head, Caffe preprocessing kept.
+
+    (64 px instead of 224 to keep the test short; the labels are the synthetic stripes.)
+    """
+    from classifiers import load_classifier
+
+    items = read_labelled_folder(labelled_folder)
+    few = [i for i in items if i.label == 0][:6] + [i for i in items if i.label == 1][:6]
+    result = train(few, out=tmp_path, progress=False,
+                   config=TrainConfig(model="opennsfw_resnet50_1by2", input_size=64, epochs=1, batch_size=8,
+                                      workers=0, val_fraction=0.34))
+    tuned = load_classifier(str(result.checkpoint), runtime="torch-cpu")
+    base = load_classifier("opennsfw_resnet50_1by2", runtime="torch-cpu")
+    assert tuned.label_names == base.label_names == ("sfw", "nsfw")
+    assert tuned.model_id.startswith("opennsfw_resnet50_1by2@") and tuned.model_id != base.model_id
+    assert tuned.card.preprocess.input_size == (3, 64, 64)
+    for key in ("crop_mode", "interpolation", "mean", "std", "jpeg_quality", "crop_pct"):
+        assert getattr(tuned.card.preprocess, key) == getattr(base.card.preprocess, key)
+    assert tuned.card.preprocess.jpeg_quality == 75 and tuned.card.preprocess.crop_mode == "squash"
