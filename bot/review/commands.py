@@ -1,4 +1,7 @@
-"""``python -m bot review publish|harvest``: one step of the review loop by hand (found by bot.cli)."""
+"""``python -m bot review publish|harvest``: one step of the review loop by hand.
+
+``bot.cli`` finds :data:`COMMANDS` here (its ``EXTENSIONS``).
+"""
 from __future__ import annotations
 
 import sys

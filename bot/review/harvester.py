@@ -116,8 +116,8 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
             report.revisions += 1
             current = _slots(rev.text)
             malformed = _malformed(rev.text)
-            problems = [f"entry without a usable id: {m}" for m in sorted(malformed - seen_malformed)
-                        if rev.user != bot_name]
+            problems = [f"entry without a usable id: {m}"
+                        for m in sorted(malformed - seen_malformed) if rev.user != bot_name]
             seen_malformed |= malformed
             for version_id, (raw, verdict, comment, problem) in current.items():
                 before = seen.get(version_id)

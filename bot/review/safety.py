@@ -19,7 +19,6 @@ from typing import Callable
 from urllib.parse import quote
 
 import mwparserfromhell
-from mwparserfromhell.nodes import Comment
 
 __all__ = ["Halted", "EditRate", "EditGuard", "account_blocked", "shared_rate",
            "stop_page_says_stop", "simulate_path"]

@@ -136,7 +136,8 @@ def test_remove_takes_the_text_an_entry_owns_and_nothing_else():
 
 def test_parse_reports_malformed_entries_without_failing():
     text = ("{{NSFW review entry|id=x|verdict=nsfw}}\n{{NSFW review entry|verdict=sfw}}\n"
-            "{{nSFW_review_entry|id=3|verdict=maybe}}\n{{Template:NSFW review entry|id=4|verdict=sfw}}\n"
+            "{{nSFW_review_entry|id=3|verdict=maybe}}\n"
+            "{{Template:NSFW review entry|id=4|verdict=sfw}}\n"
             "{{Other template|id=5}}\n")
     entries = parse_entries(text)
     assert [e.version_id for e in entries] == [None, None, 3, 4]

@@ -286,7 +286,8 @@ def test_onwiki_config_valid_invalid_and_local_override(site, store, settings, w
     assert text.index("|id=%d\n" % ids[0]) > text.index("== Separately listed categories ==")
 
     # invalid JSON: reported, and the last good configuration (threshold 0.9) stays
-    sam.edit(settings.config_page, "<syntaxhighlight lang=\"json\">{\"threshold\": 0.5,</syntaxhighlight>")
+    sam.edit(settings.config_page,
+             '<syntaxhighlight lang="json">{"threshold": 0.5,</syntaxhighlight>')
     report = publish_review(site, store, settings, model_id=MODEL)
     assert report.config_source == "last good"
     assert len(report.problems) == 1 and "invalid JSON" in report.problems[0]
