@@ -63,8 +63,9 @@ class DatabaseServer:
     def create_database(self, prefix: str = "nsfwbot_test") -> str:
         """Create an empty database with a name nobody else uses; return its URL."""
         name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
-        self._admin(f"CREATE DATABASE {name}" + (
-            " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" if self.kind == "mariadb" else ""))
+        # the server's default collation on purpose (case-insensitive on MariaDB, like
+        # ToolsDB): the migrations must choose what they need themselves
+        self._admin(f"CREATE DATABASE {name}")
         self.created.append(name)
         if self.kind == "postgresql":
             # test data need not survive a power cut; commits stay atomic and ordered

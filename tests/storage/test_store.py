@@ -238,3 +238,16 @@ def test_a_version_that_keeps_killing_its_worker_is_given_up(store):
     assert other.page_id == 2
     report = store.status(MODEL)
     assert report.given_up == 1 and report.failures == {"abandoned": 1}
+
+
+def test_names_differing_only_in_case_are_different(store):
+    # wiki user names and titles are case-sensitive (MariaDB's default collation is not)
+    (vid,) = store.add_file_versions([version(1)])
+    assert store.record_verdict(VerdictIn(vid, "Alice", "nsfw", 1, NOW, True))
+    assert store.record_verdict(VerdictIn(vid, "ALICE", "sfw", 1, NOW, True))
+    store.upsert_review_entry(vid, page="User:Bot/review", state="listed")
+    store.upsert_review_entry(vid, page="User:Bot/Review", state="reviewed")
+    assert [e.state for e in store.review_entries("User:Bot/review")] == ["listed"]
+    store.set_cursor("category:Foo", {"n": 1})
+    store.set_cursor("category:FOO", {"n": 2})
+    assert store.get_cursor("category:Foo") == {"n": 1}

@@ -16,6 +16,10 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+# ToolsDB's default collation ignores case: user names, titles and page names are
+# case-sensitive on the wiki, so compare bytes (ignored by SQLite and PostgreSQL)
+MARIADB = {"mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
+
 
 def upgrade() -> None:
     op.create_table(
@@ -28,6 +32,7 @@ def upgrade() -> None:
         sa.Column("first_seen_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("page_id", name="uq_files_page_id"),
+        **MARIADB,
     )
     op.create_index("ix_files_title", "files", ["title"])
     op.create_table(
@@ -50,6 +55,7 @@ def upgrade() -> None:
         sa.Column("log_id", sa.BigInteger),
         sa.Column("ingested_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("file_id", "sha1", name="uq_file_versions_file_sha1"),
+        **MARIADB,
     )
     op.create_table(
         "scores",
@@ -70,6 +76,7 @@ def upgrade() -> None:
         sa.Column("timings", sa.JSON),
         sa.Column("scored_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("version_id", "model_id", name="uq_scores_version_model"),
+        **MARIADB,
     )
     op.create_table(
         "score_tasks",
@@ -87,6 +94,7 @@ def upgrade() -> None:
         sa.Column("last_message", sa.Text),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("version_id", "model_id", name="uq_score_tasks_version_model"),
+        **MARIADB,
     )
     op.create_index("ix_score_tasks_claimable", "score_tasks", ["model_id", "state", "available_at"])
     op.create_table(
@@ -94,6 +102,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(190), primary_key=True),
         sa.Column("value", sa.JSON, nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
+        **MARIADB,
     )
     op.create_table(
         "runs",
@@ -104,6 +113,7 @@ def upgrade() -> None:
         sa.Column("finished_at", UTCDateTime()),
         sa.Column("counts", sa.JSON),
         sa.Column("error", sa.Text),
+        **MARIADB,
     )
     op.create_index("ix_runs_started_at", "runs", ["started_at"])
     op.create_table(
@@ -117,6 +127,7 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("version_id", "page", name="uq_review_entries_version_page"),
+        **MARIADB,
     )
     op.create_table(
         "verdicts",
@@ -131,6 +142,7 @@ def upgrade() -> None:
         sa.Column("comment", sa.Text),
         sa.Column("recorded_at", UTCDateTime(), nullable=False),
         sa.UniqueConstraint("version_id", "reviewer", "revid", name="uq_verdicts_version_reviewer_revid"),
+        **MARIADB,
     )
 
 
