@@ -42,6 +42,8 @@ class DownloadError(Exception):
         self.kind = kind
         self.message = message
         self.permanent = permanent
+        self.retry_after: float | None = None  # seconds the host asked for (429/503)
+        self.retry_now = True  # False: not within this run
 
 
 @dataclass
@@ -134,10 +136,11 @@ class Downloader:
             try:
                 return self._get(url, kind=kind, cap=cap, spool=spool, name=str(version.version_id))
             except DownloadError as e:
-                if e.permanent:
+                if e.permanent or not getattr(e, "retry_now", True):
                     raise
                 last = e
-                if attempt + 1 < self.tries and not getattr(e, "retry_after", None):
+                if attempt + 1 < self.tries and getattr(e, "retry_after", None) is None:
+                    # no Retry-After: exponential backoff with a little jitter
                     time.sleep(self.backoff * 2 ** attempt * (1 + random.random() / 4))
         raise last
 
@@ -171,10 +174,11 @@ class Downloader:
                 wait = _retry_after(response)
                 error = DownloadError(f"http-{response.status_code}", f"{url} (Retry-After: {wait})")
                 if wait is not None:
-                    if wait > MAX_RETRY_AFTER:
-                        raise error  # give the file up for this run; a later run retries it
-                    self._pause_host(wait)
+                    # Every thread pauses; a wait longer than we are willing to sit out gives
+                    # this file up for the run (stored, retried by a later run).
+                    self._pause_host(min(wait, MAX_RETRY_AFTER))
                     error.retry_after = wait
+                    error.retry_now = wait <= MAX_RETRY_AFTER
                 raise error
             if response.status_code in (404, 410):
                 raise DownloadError("not-found", f"HTTP {response.status_code}: {url}")

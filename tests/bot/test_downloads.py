@@ -196,3 +196,14 @@ def test_concurrency_to_the_media_host_is_bounded(host, settings, tmp_path, scor
                              thumbs=ThumbnailKeeper(tmp_path / "thumbs")).run()
     assert report.scored == 8
     assert host.max_active == settings.download_concurrency == 2
+
+
+def test_a_long_retry_after_gives_the_file_up_for_this_run(host, settings, tmp_path, monkeypatch):
+    import bot.downloads
+
+    monkeypatch.setattr(bot.downloads, "MAX_RETRY_AFTER", 0.5)
+    host.routes["/later.jpg"] = [(503, {"Retry-After": "3600"}, b"")]
+    with pytest.raises(DownloadError) as error:
+        downloader(settings, tmp_path).fetch(pending(1, thumb_url=host.url("/later.jpg")))
+    assert error.value.kind == "http-503" and not error.value.permanent
+    assert host.hits["/later.jpg"] == 1  # not hammered within the run
