@@ -228,6 +228,7 @@ def test_stop_page_halts_every_edit(site, store, settings, wiki):
 
 
 def test_blocked_bot_stops(site, store, settings, wiki, monkeypatch):
+    really_blocked = safety.account_blocked
     add_flagged(store, [("File:A.jpg", 0.99)])
     sam = wiki.user("Sam")
     sam.api("POST", action="block", user="NsfwBot", expiry="1 day", reason="test",
@@ -243,6 +244,7 @@ def test_blocked_bot_stops(site, store, settings, wiki, monkeypatch):
         assert store.review_entries(settings.review_page) == []
     finally:
         sam.api("POST", action="unblock", user="NsfwBot", token=sam.token())
+        assert not really_blocked(site)  # and no blocked userinfo left in pywikibot's cache
 
 
 def test_simulate_writes_a_file_not_the_wiki(site, store, settings, wiki):
