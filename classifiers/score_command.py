@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
             flagged += bool(result.flagged)
             line = _json_line(result, classifier) if as_json else _table_line(result)
             if as_json:
-                print(line, file=out, flush=False)
+                print(line, file=out, flush=True)  # a reader downstream sees each file as it is done
             else:
                 progress.write(line, file=out)
             progress.update()

@@ -27,9 +27,7 @@ class _Probabilities(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits = self.model(x)
-        if logits.shape[1] == 1:
-            return torch.sigmoid(torch.cat([-logits, logits], 1))
-        return logits.softmax(1)
+        return torch.sigmoid(logits) if logits.shape[1] == 1 else logits.softmax(1)
 
 
 def export_onnx(model: nn.Module, card: ModelCard) -> bytes:

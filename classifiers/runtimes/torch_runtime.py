@@ -48,7 +48,8 @@ class TorchRuntime:
                                                     enabled=dtype is not None):
             logits = self.model(x.contiguous(memory_format=self.memory_format))
         logits = logits.float()
-        probs = torch.sigmoid(torch.cat([-logits, logits], 1)) if logits.shape[1] == 1 else logits.softmax(1)
+        # one logit: P(its label) by sigmoid; several: softmax over the labels
+        probs = torch.sigmoid(logits) if logits.shape[1] == 1 else logits.softmax(1)
         return probs.cpu().numpy()
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:

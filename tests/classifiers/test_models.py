@@ -113,3 +113,16 @@ def test_hf_hub_model_from_the_local_hub_cache(tmp_path, monkeypatch, photos):
     # and through the onnxruntime export
     onnx_clf = load_classifier("hf-hub:local/tiny-nsfw", runtime="onnxruntime")
     np.testing.assert_allclose(onnx_clf.predict(x), expected, atol=1e-4)
+
+
+def test_a_single_logit_model_scores_its_sigmoid(tmp_path, photos):
+    torch.manual_seed(3)
+    model = timm.create_model("test_resnet", pretrained=False, num_classes=1).eval()
+    path = save_checkpoint(tmp_path / "one-logit.safetensors", model, label_names=["nsfw"],
+                           pretrained_cfg=model.pretrained_cfg)
+    clfs = [load_classifier(path, runtime=runtime) for runtime in ("torch-cpu", "onnxruntime")]
+    x = np.stack([clfs[0].preprocess(image) for _, image in photos[:3]])
+    with torch.no_grad():
+        expected = torch.sigmoid(model(torch.from_numpy(x)))[:, 0].numpy()
+    for clf in clfs:
+        np.testing.assert_allclose(clf.predict(x), expected, atol=1e-5)
