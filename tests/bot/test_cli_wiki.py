@@ -113,8 +113,12 @@ def test_simulate_writes_nothing_to_the_wiki(wiki, bot_env, tmp_path):
 
 def test_stop_page_and_exit_codes(wiki, bot_env, tmp_path):
     data = tmp_path / "data"
-    wiki.user("Patty").edit("User:CommonsNsfwBot/Stop", "Stop please: too many false alarms. ~~~~")
-    stopped = run_bot(bot_env, "run", "--data-dir", str(data))
+    patty = wiki.user("Patty")
+    patty.edit("User:CommonsNsfwBot/Stop", "Stop please: too many false alarms. ~~~~")
+    try:
+        stopped = run_bot(bot_env, "run", "--data-dir", str(data))
+    finally:
+        patty.edit("User:CommonsNsfwBot/Stop", "")
     assert stopped.returncode == 5, stopped.stdout + stopped.stderr
     assert "stop page" in stopped.stderr
 
@@ -158,6 +162,9 @@ def test_serve_scores_on_schedule_and_stops_on_sigterm(wiki, bot_env, tmp_path):
 def test_blocked_account_stops_the_bot(wiki, bot_env, tmp_path):
     sam = wiki.user("Sam")
     sam.api("POST", action="block", user="NsfwBot", expiry="1 hour", reason="test", token=sam.token())
-    done = run_bot(bot_env, "run", "--data-dir", str(tmp_path / "data"))
+    try:
+        done = run_bot(bot_env, "run", "--data-dir", str(tmp_path / "data"))
+    finally:  # leave the shared wiki usable for whoever comes next
+        sam.api("POST", action="unblock", user="NsfwBot", token=sam.token())
     assert done.returncode == 5, done.stdout + done.stderr
     assert "blocked" in done.stderr
