@@ -7,6 +7,7 @@ crash between two calls loses nothing and a repeated call duplicates nothing.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
@@ -651,12 +652,25 @@ def _is_retryable(exc: DBAPIError) -> bool:
     return bool(args) and args[0] in (1213, 1020)  # MariaDB deadlock / record changed
 
 
+def _cut(value: str | None, size: int) -> str | None:
+    """Fit a column: a strict server would reject the row, a lax one truncate silently."""
+    return None if value is None else value[:size]
+
+
+def _finite(value) -> float | None:
+    """A float, or None for missing and non-finite values (JSON and the servers refuse NaN)."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
 def _version_row(v: FileVersionIn, file_id: int, now: datetime) -> dict:
-    return dict(file_id=file_id, sha1=v.sha1, mime=v.mime, media_type=v.media_type,
-                size=v.size, width=v.width, height=v.height,
-                duration=None if v.duration is None else float(v.duration),
-                uploader=v.uploader, uploaded_at=v.uploaded_at, url=v.url, thumb_url=v.thumb_url,
-                categories=list(v.categories or ()), source=v.source, log_id=v.log_id,
+    return dict(file_id=file_id, sha1=v.sha1, mime=_cut(v.mime, 100),
+                media_type=_cut(v.media_type, 32), size=v.size, width=v.width, height=v.height,
+                duration=_finite(v.duration), uploader=_cut(v.uploader, 255),
+                uploaded_at=v.uploaded_at, url=v.url, thumb_url=v.thumb_url,
+                categories=list(v.categories or ()), source=_cut(v.source, 255), log_id=v.log_id,
                 ingested_at=now)
 
 
@@ -667,19 +681,18 @@ def _new_task(version_id: int, model_id: str, now: datetime) -> dict:
 
 def _score_row(version_id: int, model_id: str, s: ScoreIn, worker: str | None,
                now: datetime) -> dict:
-    frames = [[int(i), None if t is None else float(t), float(v)] for i, t, v in s.frames]
+    frames = [[int(i), _finite(t), _finite(v)] for i, t, v in s.frames]
     return dict(version_id=version_id, model_id=model_id,
                 flagged=None if s.flagged is None else bool(s.flagged),
-                score=None if s.score is None else float(s.score),
-                media_type=s.media_type, frames=frames,
-                flagged_share=None if s.flagged_share is None else float(s.flagged_share),
+                score=_finite(s.score), media_type=_cut(s.media_type, 32), frames=frames,
+                flagged_share=_finite(s.flagged_share),
                 evidence_index=None if s.evidence_index is None else int(s.evidence_index),
-                evidence_time=None if s.evidence_time is None else float(s.evidence_time),
-                error_kind=s.error_kind,
-                error_message=None if s.error_message is None else s.error_message[:_MESSAGE_MAX],
+                evidence_time=_finite(s.evidence_time),
+                error_kind=_cut(s.error_kind, 64),
+                error_message=_cut(s.error_message, _MESSAGE_MAX),
                 partial=bool(s.partial),
-                timings={k: float(v) for k, v in (s.timings or {}).items()},
-                scored_at=s.scored_at or now, worker=worker)
+                timings={k: _finite(v) for k, v in (s.timings or {}).items()},
+                scored_at=s.scored_at or now, worker=_cut(worker, 190))
 
 
 _SCORE_COLUMNS = ("version_id", "model_id", "flagged", "score", "media_type", "frames",

@@ -251,3 +251,17 @@ def test_names_differing_only_in_case_are_different(store):
     store.set_cursor("category:Foo", {"n": 1})
     store.set_cursor("category:FOO", {"n": 2})
     assert store.get_cursor("category:Foo") == {"n": 1}
+
+
+def test_odd_values_are_stored_not_refused(store):
+    (vid,) = store.add_file_versions([FileVersionIn(
+        page_id=1, title="File:Ünïcødé 日本.webm", sha1="c" * 40, mime="video/" + "x" * 200,
+        duration=float("nan"), categories=("Catégorie", "カテゴリ"))])
+    stored = store.record_score(vid, MODEL, ScoreIn(
+        flagged=False, score=float("nan"), frames=[(0, float("inf"), float("nan"))],
+        error_kind="k" * 100, error_message="m" * 10_000, timings={"x": float("nan")}))
+    assert stored
+    report = store.status(MODEL)
+    assert report.errors == {"k" * 64: 1}
+    (pending,) = store.claim("other@1", worker="w", limit=5)
+    assert pending.title == "File:Ünïcødé 日本.webm" and len(pending.mime) == 100
