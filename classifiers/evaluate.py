@@ -120,7 +120,7 @@ def evaluate_scores(model: str, labels, scores, *, categories: Sequence[tuple[st
         target_precision=target_precision, threshold=threshold, operating=operating,
         operating_points=[point(t) for t in thresholds],
         categories=_by_category(labels, scores, categories, threshold) if categories else [],
-        prevalence=point(0.5).prevalence)
+        prevalence=float(labels.mean()) if prevalence is None else float(prevalence))
 
 
 def _by_category(labels: np.ndarray, scores: np.ndarray, categories: Sequence[tuple[str, ...]],

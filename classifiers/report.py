@@ -116,10 +116,9 @@ def _markdown(evaluation: Evaluation) -> str:
               f"- Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"]
     if evaluation.note:
         lines.append(f"- Note: {evaluation.note}")
+    share_source = "given" if evaluation.prevalence_given else "this set's own: usually far above real uploads"
     lines += [f"- Review volume assumes {evaluation.uploads_per_day:,.0f} uploads/day ({evaluation.uploads_source})"
-              f" and an NSFW share among uploads of {first.prevalence:.2%}"
-              f" ({'given' if evaluation.prevalence_given else 'this set' + chr(39) + 's own: usually far above real uploads'})",
-              ""]
+              f" and an NSFW share among uploads of {first.prevalence:.2%} ({share_source})", ""]
     ks = sorted(first.precision_at)
     lines += ["## Summary", "",
               "| model | AUC | average precision | " + " | ".join(f"P@{k}" for k in ks)
