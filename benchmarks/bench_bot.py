@@ -1,6 +1,6 @@
 """The bot end to end against the local MediaWiki: throughput vs the classifier alone, and RSS over a backfill.
 
-    .venv/bin/python benchmarks/bench_bot.py [--files 200] [--backfill 10000]
+    .venv/bin/python benchmarks/bench_bot.py [--files 200] [--backfill 1000 --passes 10]
 
 1. Throughput. ``--files`` real-photo JPEGs (640x480, scikit-image samples cropped
    and turned so each differs) are imported into a fresh local wiki. The peer is
@@ -9,8 +9,10 @@
    log, batched imageinfo, downloads, decoding, inference, SQLite writes. Peer,
    bot, peer again in one process; the ratio uses the mean of the two peers.
 2. Memory. ``--backfill`` small generated images in one category are backfilled
-   (ingest in chunks of 1,000, score, repeat, as ``python -m bot backfill`` does);
-   RSS is read after file 1,000 and after the last file.
+   (ingest in chunks of 1,000, score, repeat, as ``python -m bot backfill`` does),
+   ``--passes`` times under new model-id labels (importing into the local wiki
+   runs at ~3-6 files/s here, so 10,000 distinct files would take most of an
+   hour); RSS is read after scored file 1,000 and after the last one.
 """
 from __future__ import annotations
 
@@ -69,11 +71,17 @@ def rss_mib() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=200)
-    parser.add_argument("--backfill", type=int, default=10_000)
+    parser.add_argument("--backfill", type=int, default=1_000, help="files imported for the backfill")
     parser.add_argument("--rss-at", type=int, default=1_000)
-    parser.add_argument("--dir", default=None)
+    parser.add_argument("--passes", type=int, default=1,
+                        help="backfill the category this many times, each under a new model id label "
+                             "(reaches 10,000 scorings with fewer imported files)")
+    parser.add_argument("--dir", default=None, help="reuses a wiki already imported there")
     args = parser.parse_args()
 
+    from bot.memory import limit_malloc_arenas
+
+    limit_malloc_arenas()  # as `python -m bot` does first
     root = Path(args.dir or tempfile.mkdtemp(prefix="bench-bot-"))
     wiki = LocalWiki.create(root / "wiki")
     os.environ["PYWIKIBOT_DIR"] = str(wiki.write_pywikibot_config(root / "pywikibot"))
@@ -144,10 +152,11 @@ def backfill_rss(wiki, root, args, *, site, settings, pipeline, model_id) -> Non
     from bot.jobs import Bot
 
     t = time.perf_counter()
-    make_small(root / "small", args.backfill)
-    import_files(wiki, root / "small", text="[[Category:Bench]]")
-    wiki.run_jobs()
-    print(f"imported {args.backfill} small files in {time.perf_counter() - t:.1f} s")
+    if not (root / "small").exists():  # a --dir from an earlier run has them already
+        make_small(root / "small", args.backfill)
+        import_files(wiki, root / "small", text="[[Category:Bench]]")
+        wiki.run_jobs()
+        print(f"imported {args.backfill} small files in {time.perf_counter() - t:.1f} s")
     samples: dict[int, float] = {}
     count = 0
 
@@ -157,15 +166,17 @@ def backfill_rss(wiki, root, args, *, site, settings, pipeline, model_id) -> Non
         if count == args.rss_at:
             samples[count] = rss_mib()
 
-    with storage.open_store(None, data_dir=root / "data-backfill") as store:
-        bot = Bot(settings.replace(data_dir=root / "data-backfill"), site=site, store=store,
-                  scoring=(pipeline, model_id))
+    data = Path(tempfile.mkdtemp(prefix="data-backfill-", dir=root))
+    with storage.open_store(None, data_dir=data) as store:
         started = time.perf_counter()
-        while True:
-            ingest = bot.ingest_category("Bench", depth=0, limit=1000)
-            bot.score_pending(on_result=on_result)
-            if ingest.done:
-                break
+        for n in range(args.passes):
+            label = model_id if n == 0 else f"{model_id}+pass{n}"  # same model, scores stored apart
+            bot = Bot(settings.replace(data_dir=data), site=site, store=store, scoring=(pipeline, label))
+            while True:
+                ingest = bot.ingest_category("Bench", depth=0, limit=1000)
+                bot.score_pending(on_result=on_result)
+                if ingest.done:
+                    break
         samples[count] = rss_mib()
         seconds = time.perf_counter() - started
     first, last = samples[args.rss_at], samples[count]

@@ -247,8 +247,10 @@ def _peek(parser: argparse.ArgumentParser, argv: list[str]) -> Command | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from .memory import limit_malloc_arenas
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    limit_malloc_arenas()  # before any thread starts: RSS stays flat over long backfills    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)  # our own progress; libraries (alembic, urllib3) only when they warn
     try:
         commands = all_commands()

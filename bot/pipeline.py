@@ -23,6 +23,7 @@ from storage.records import ScoreIn
 
 from .config import Settings
 from .downloads import Download, Downloader, DownloadError
+from .memory import release_free_memory
 from .metadata import video_derivatives
 
 __all__ = ["ScoreReport", "ScoringLoop", "build_scoring", "to_score_record", "ThumbnailKeeper",
@@ -299,6 +300,7 @@ class ScoringLoop:
             if self.journal is not None:
                 self.journal.clear()  # everything claimed was stored
         finally:
+            release_free_memory()
             bar.close()
             for _, download in self._inflight.values():
                 download.discard()
