@@ -79,6 +79,8 @@ def make_video(path: Path, *, codec: str = "libvpx-vp9", fmt: str | None = None,
                gop: int = 10, audio: bool = False, options: dict | None = None,
                container_options: dict | None = None) -> Path:
     """Encode a test video; frame i shows :func:`moving_frame` (i)."""
+    if codec == "libtheora" and not has_encoder(codec):
+        return _make_theora(path, seconds=seconds, fps=fps, width=width, height=height, gop=gop)
     fmt = fmt or {"mpeg1video": "mpeg", "mpeg2video": "mpeg"}.get(codec, "webm")
     with av.open(str(path), "w", format=fmt, container_options=container_options or {}) as out:
         stream = out.add_stream(codec, rate=fps)
@@ -93,6 +95,24 @@ def make_video(path: Path, *, codec: str = "libvpx-vp9", fmt: str | None = None,
                 out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
+    return path
+
+
+def _make_theora(path: Path, *, seconds: float, fps: int, width: int, height: int, gop: int) -> Path:
+    """Ogg Theora through the FFmpeg binary of the imageio-ffmpeg wheel.
+
+    PyAV's bundled FFmpeg decodes Theora but cannot encode it, so the test
+    frames go losslessly (FFV1) through PyAV and then through that binary.
+    """
+    import subprocess
+
+    import imageio_ffmpeg
+
+    lossless = make_video(path.with_suffix(".ffv1.mkv"), codec="ffv1", fmt="matroska",
+                          seconds=seconds, fps=fps, width=width, height=height, gop=gop)
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(lossless),
+                    "-c:v", "libtheora", "-q:v", "8", "-g", str(gop), str(path)], check=True)
+    lossless.unlink()
     return path
 
 
