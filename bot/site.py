@@ -80,13 +80,9 @@ def stop_reason(site, settings: Settings) -> str | None:
     """
     import pywikibot
 
-    try:
-        from .review.safety import stop_page_says_stop
-    except ImportError:
-        def stop_page_says_stop(text):
-            return bool(text and text.strip())
+    from .review.safety import account_blocked, stop_page_says_stop
 
-    if site.is_blocked(force=True):
+    if account_blocked(site):  # not site.is_blocked(): it misses blocks on MediaWiki 1.39
         return f"the account {site.username()} is blocked"
     page = pywikibot.Page(site, settings.stop_page)
     if page.exists() and stop_page_says_stop(page.text):
