@@ -161,9 +161,10 @@ def backfill_rss(wiki, root, args, *, site, settings, pipeline, model_id) -> Non
     count = 0
 
     def on_result(version, result) -> None:
+        # RSS in the middle of the pipeline, the same point every time: every rss_at-th file
         nonlocal count
         count += 1
-        if count == args.rss_at:
+        if count % args.rss_at == 0:
             samples[count] = rss_mib()
 
     data = Path(tempfile.mkdtemp(prefix="data-backfill-", dir=root))
@@ -177,11 +178,12 @@ def backfill_rss(wiki, root, args, *, site, settings, pipeline, model_id) -> Non
                 bot.score_pending(on_result=on_result)
                 if ingest.done:
                     break
-        samples[count] = rss_mib()
         seconds = time.perf_counter() - started
-    first, last = samples[args.rss_at], samples[count]
+    last_at = max(samples)
+    first, last = samples[args.rss_at], samples[last_at]
     print(f"backfill          {count} files in {seconds:.0f} s ({count / seconds:.1f} files/s)")
-    print(f"RSS               {first:.0f} MiB after file {args.rss_at}, {last:.0f} MiB after file {count} "
+    print("RSS by file       " + ", ".join(f"{n}: {mib:.0f}" for n, mib in sorted(samples.items())) + " MiB")
+    print(f"RSS               {first:.0f} MiB at file {args.rss_at}, {last:.0f} MiB at file {last_at} "
           f"({(last - first) / first * 100:+.1f}%, goal within 10%)")
 
 
