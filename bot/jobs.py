@@ -7,8 +7,6 @@ the right exit code when one of them is unavailable.
 """
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -21,23 +19,12 @@ from .pipeline import LeaseJournal, ScoreReport, ScoringLoop, ThumbnailKeeper, b
 from .site import WikiUnavailable, open_site, stop_reason, user_agent
 from .sources import CategoryBackfill, ExplicitTitles, IngestReport, UploadLog
 
-__all__ = ["Bot", "PassReport", "review_module", "raise_if_blocked"]
+__all__ = ["Bot", "PassReport", "raise_if_blocked"]
 
 log = logging.getLogger(__name__)
 
 #: API error codes that mean "this account may not edit": the bot stops
 BLOCKED_CODES = frozenset({"blocked", "autoblocked", "globalblocking-blocked", "globalblocked"})
-
-
-def review_module():
-    """``bot.review`` with ``publish_review``/``harvest_verdicts``, or None while it does not exist."""
-    try:
-        module = importlib.import_module("bot.review")
-    except ImportError:
-        return None
-    if hasattr(module, "publish_review") and hasattr(module, "harvest_verdicts"):
-        return module
-    return None
 
 
 def raise_if_blocked(error: BaseException) -> None:
@@ -175,21 +162,19 @@ class Bot:
             downloader.close()
 
     def publish(self):
-        """Post flagged versions to the review page (``bot.review``); None while that module is missing."""
-        return self._review("publish_review")
+        """Post flagged versions to the review page (:mod:`bot.review`)."""
+        from .review import publish_review
+
+        return self._review(publish_review, model_id=self.model_id)
 
     def harvest(self):
-        """Read patrollers' verdicts back from the review page; None while ``bot.review`` is missing."""
-        return self._review("harvest_verdicts")
+        """Read patrollers' verdicts back from the review page."""
+        from .review import harvest_verdicts
 
-    def _review(self, name: str):
-        module = review_module()
-        if module is None:
-            return None
-        function = getattr(module, name)
-        kwargs = {}
-        if "model_id" in inspect.signature(function).parameters:
-            kwargs["model_id"] = self.model_id
+        return self._review(harvest_verdicts)
+
+    def _review(self, function, **kwargs):
+        name = function.__name__
         try:
             outcome = function(self.site, self.store, self.settings, **kwargs)
         except Exception as e:
