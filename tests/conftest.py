@@ -8,6 +8,7 @@ starts only when a test asks for it.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -48,3 +49,8 @@ def wiki(local_wiki: LocalWiki) -> LocalWiki:
 def pywikibot_dir() -> Path:
     """The PYWIKIBOT_DIR every test process (and bot subprocess) uses."""
     return PYWIKIBOT_DIR
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The session's wiki, pywikibot config and data go with the session (fixtures are torn down by now)."""
+    shutil.rmtree(_SESSION_DIR, ignore_errors=True)
