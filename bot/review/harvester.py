@@ -75,14 +75,18 @@ def _groups(site, names: set[str]) -> dict[str, set[str]]:
     return found
 
 
-def _slots(text: str) -> dict[int, tuple[str, str | None, str, str | None]]:
-    """``version id -> (raw verdict, verdict, comment, problem)`` of a revision's text."""
-    slots = {}
+def _slots(text: str) -> tuple[dict[int, tuple[str, str | None, str, str | None]], set[str]]:
+    """The entries of a revision's text, parsed once: ``version id -> (raw verdict, verdict,
+    comment, problem)``, and the entries without a usable id, as text (reported once, when
+    they first appear)."""
+    slots, malformed = {}, set()
     for entry in parse_entries(text or ""):
-        if entry.version_id is not None:
+        if entry.version_id is None:
+            malformed.add(" ".join(str(entry.template).split())[:200])
+        else:
             slots[entry.version_id] = (entry.raw_verdict, entry.verdict, entry.comment,
                                        entry.problem)
-    return slots
+    return slots, malformed
 
 
 def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
@@ -106,16 +110,14 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
         baseline, revisions = _history_since(page, cursor)
         # the last slot seen of every entry, kept while an entry is off the page, so an
         # entry put back by a revert does not count as a new verdict by the reverter
-        seen = _slots(baseline)
+        seen, seen_malformed = _slots(baseline)
         known = {e.version_id: e.state for e in store.review_entries(title)}
         groups = _groups(site, {r.user for r in revisions if r.user})
         trusted_groups = set(settings.trusted_groups)
         bot_name = site.username()
-        seen_malformed = _malformed(baseline)
         for rev in revisions:
             report.revisions += 1
-            current = _slots(rev.text)
-            malformed = _malformed(rev.text)
+            current, malformed = _slots(rev.text)
             problems = [f"entry without a usable id: {m}"
                         for m in sorted(malformed - seen_malformed) if rev.user != bot_name]
             seen_malformed |= malformed
@@ -184,9 +186,3 @@ def _old_text(page, revid: int) -> str:
     if hasattr(page, "get_revision"):
         return page.get_revision(revid, content=True).text or ""
     return page.getOldVersion(revid) or ""
-
-
-def _malformed(text: str) -> set[str]:
-    """Entries without a usable id, as text (reported once, when they first appear)."""
-    return {" ".join(str(e.template).split())[:200] for e in parse_entries(text or "")
-            if e.version_id is None}

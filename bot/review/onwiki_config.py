@@ -48,17 +48,12 @@ class OnwikiConfig:
     problems: list[str] = field(default_factory=list)
 
 
-def _category(name: str) -> str:
+def _title(name: str, namespace: str) -> str:
+    """A page name without ``namespace:``, spaced and capitalised as MediaWiki does."""
     name = " ".join(str(name).replace("_", " ").split())
-    if name.lower().startswith("category:"):
-        name = name[len("category:"):].strip()
-    return name[:1].upper() + name[1:]
-
-
-def _user(name: str) -> str:
-    name = " ".join(str(name).replace("_", " ").split())
-    if name.lower().startswith("user:"):
-        name = name[len("user:"):].strip()
+    prefix = namespace + ":"
+    if name.lower().startswith(prefix):
+        name = name[len(prefix):].strip()
     return name[:1].upper() + name[1:]
 
 
@@ -71,22 +66,10 @@ def _number(key: str, value, *, lo: float, hi: float, integer: bool = False):
     return value
 
 
-def _names(key: str, value, normalize) -> tuple[str, ...]:
+def _names(key: str, value, namespace: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise ValueError(f"{key} must be a list of names")
-    return tuple(normalize(v) for v in value)
-
-
-_VALIDATORS = {
-    "threshold": lambda k, v: float(_number(k, v, lo=0.0, hi=1.0)),
-    "quorum": lambda k, v: float(_number(k, v, lo=0.0, hi=1.0)),
-    "vote_k": lambda k, v: _number(k, v, lo=1, hi=1000, integer=True),
-    "review_max_entries": lambda k, v: _number(k, v, lo=1, hi=1000, integer=True),
-    "reviewed_retention_hours": lambda k, v: float(_number(k, v, lo=0, hi=24 * 365)),
-    "excluded_categories": lambda k, v: _names(k, v, _category),
-    "separate_categories": lambda k, v: _names(k, v, _category),
-    "opt_out": lambda k, v: _names(k, v, _user),
-}
+    return tuple(_title(v, namespace) for v in value)
 
 
 def _vote_rule(key, value):
@@ -95,7 +78,17 @@ def _vote_rule(key, value):
     return value
 
 
-_VALIDATORS["vote_rule"] = _vote_rule
+_VALIDATORS = {
+    "threshold": lambda k, v: float(_number(k, v, lo=0.0, hi=1.0)),
+    "quorum": lambda k, v: float(_number(k, v, lo=0.0, hi=1.0)),
+    "vote_k": lambda k, v: _number(k, v, lo=1, hi=1000, integer=True),
+    "review_max_entries": lambda k, v: _number(k, v, lo=1, hi=1000, integer=True),
+    "reviewed_retention_hours": lambda k, v: float(_number(k, v, lo=0, hi=24 * 365)),
+    "vote_rule": _vote_rule,
+    "excluded_categories": lambda k, v: _names(k, v, "category"),
+    "separate_categories": lambda k, v: _names(k, v, "category"),
+    "opt_out": lambda k, v: _names(k, v, "user"),
+}
 
 
 def parse_config(text: str) -> dict:

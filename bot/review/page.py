@@ -261,8 +261,7 @@ class ReviewPage:
     # -- reading -------------------------------------------------------------
     def entries(self) -> list[ParsedEntry]:
         """Entries at the top level of the page, in page order (the ones the bot manages)."""
-        return [parse_entry(n) for n in self.code.nodes
-                if isinstance(n, Template) and is_entry(n)]
+        return [parse_entry(n) for n in self._entry_nodes()]
 
     def _key(self, node: Template) -> tuple[int | None, float | None]:
         """``(version id, score)`` of an entry node, parsed once."""
@@ -272,10 +271,8 @@ class ReviewPage:
             hit = self._keys[id(node)] = (node, entry.version_id, entry.score)
         return hit[1], hit[2]
 
-    def _entry_nodes(self, scope: Wikicode | None = None) -> list[Template]:
-        # "scope or ..." would render the whole page: Wikicode's truth is its text
-        nodes = (self.code if scope is None else scope).nodes
-        return [n for n in nodes if isinstance(n, Template) and is_entry(n)]
+    def _entry_nodes(self) -> list[Template]:
+        return [n for n in self.code.nodes if isinstance(n, Template) and is_entry(n)]
 
     def ids(self) -> set[int]:
         return {v for v, _ in map(self._key, self._entry_nodes()) if v is not None}

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import Settings
+from bot.metadata import batch_size, chunks
 
 from .onwiki_config import effective_settings
 from .page import (ENTRY_TEMPLATE, EntryData, ReviewPage, append_to_archive, archive_page_text,
@@ -76,16 +77,14 @@ class PublishReport:
 
 
 def _categories(site, titles: list[str]) -> dict[str, set[str]]:
-    """Current categories of files (without namespace), 50 titles a query."""
+    """Current categories of files (without namespace), 50 titles a query (500 for bots)."""
     from pywikibot.data import api
 
     qualified = {t: t if t.startswith(("File:", "Image:")) else f"File:{t}" for t in titles}
     by_title: dict[str, set[str]] = {q: set() for q in qualified.values()}
-    names = sorted(by_title)
-    for start in range(0, len(names), 50):
+    for batch in chunks(sorted(by_title), batch_size(site)):
         gen = api.PropertyGenerator("categories", site=site,
-                                    parameters={"titles": names[start:start + 50],
-                                                "cllimit": "max"})
+                                    parameters={"titles": list(batch), "cllimit": "max"})
         for page in gen:
             cats = {c["title"].split(":", 1)[1] for c in page.get("categories", ())}
             by_title.setdefault(page["title"], set()).update(cats)
@@ -148,7 +147,7 @@ def _plan(site, store, settings: Settings, model_id: str,
     excluded, separate = set(settings.excluded_categories), set(settings.separate_categories)
     new, refresh = [], {}
     for f in flagged:
-        cats = categories.get(f.title, set()) | set(getattr(f, "categories", ()) or ())
+        cats = categories.get(f.title, set())
         if f.uploader and f.uploader in opt_out:
             report.skipped_opt_out += 1
             continue
