@@ -12,20 +12,23 @@ back after ``lease_seconds`` without anyone cleaning up.
 """
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from .engine import insert_ignoring
 from .records import PendingVersion
 from .schema import File, FileVersion, Score, ScoreTask
 from .types import utcnow
 
-if TYPE_CHECKING:
-    from .store import Store
+__all__ = ["claim_tasks", "add_tasks", "new_task", "supports_skip_locked"]
 
-__all__ = ["claim_tasks", "add_tasks", "supports_skip_locked"]
+
+def new_task(version_id: int, model_id: str, now: datetime) -> dict:
+    """A ``score_tasks`` row: pending, claimable now, never claimed nor tried."""
+    return dict(version_id=version_id, model_id=model_id, state="pending", available_at=now,
+                worker=None, claims=0, attempts=0, updated_at=now)
 
 
 def supports_skip_locked(session: Session) -> bool:
@@ -80,7 +83,7 @@ def claim_tasks(session: Session, *, model_id: str, worker: str, limit: int,
                            lease_expires_at=expires) for r in rows]
 
 
-def add_tasks(session: Session, store: Store, *, model_id: str, limit: int) -> int:
+def add_tasks(session: Session, *, model_id: str, limit: int) -> int:
     """Create task rows for up to ``limit`` versions ``model_id`` has neither scored nor queued."""
     now = utcnow()
     has_task = select(ScoreTask.id).where(ScoreTask.version_id == FileVersion.id,
@@ -91,7 +94,7 @@ def add_tasks(session: Session, store: Store, *, model_id: str, limit: int) -> i
                                .order_by(FileVersion.id).limit(limit)))
     if not ids:
         return 0
-    rows = [dict(version_id=i, model_id=model_id, state="pending", available_at=now,
-                 worker=None, claims=0, attempts=0, updated_at=now) for i in ids]
-    session.execute(store._insert_ignoring(ScoreTask.__table__, ["version_id", "model_id"]), rows)
+    session.execute(insert_ignoring(session.get_bind().dialect.name, ScoreTask.__table__,
+                                    ["version_id", "model_id"]),
+                    [new_task(i, model_id, now) for i in ids])
     return len(ids)

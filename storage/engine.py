@@ -10,13 +10,15 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import Table, create_engine, event
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
 from .errors import EX_DATAERR, StorageError
 
-__all__ = ["SQLITE_FILENAME", "default_url", "make_engine", "describe", "storage_errors"]
+__all__ = ["SQLITE_FILENAME", "default_url", "make_engine", "describe", "storage_errors",
+           "insert_ignoring"]
 
 SQLITE_FILENAME = "bot.sqlite3"
 
@@ -79,6 +81,15 @@ def make_engine(url: str, *, busy_timeout: float = 30.0) -> Engine:
     if backend == "sqlite":
         _configure_sqlite(engine, busy_timeout)
     return engine
+
+
+def insert_ignoring(dialect: str, table: Table, keys: list[str]):
+    """INSERT that skips rows whose unique ``keys`` already exist."""
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
+    return mysql.insert(table).prefix_with("IGNORE")
 
 
 def _configure_sqlite(engine: Engine, busy_timeout: float) -> None:

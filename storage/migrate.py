@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
+from .errors import StorageError
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -87,7 +89,6 @@ def _migration_lock(connection: Connection):
         got = connection.execute(text("SELECT GET_LOCK(:n, 120)"), {"n": _LOCK_NAME}).scalar()
         connection.commit()
         if got != 1:
-            from .errors import StorageError
             raise StorageError("another process has been migrating the database for 2 minutes")
         try:
             yield

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from .records import RunRecord
 from .schema import Cursor, File, FileVersion, Run, Score, ScoreTask, Verdict
 
-__all__ = ["StatusReport", "build_status"]
+__all__ = ["StatusReport", "build_status", "run_record", "recent_runs", "cursor_values"]
 
 
 @dataclass(frozen=True)
@@ -81,10 +81,25 @@ def _pairs(mapping: dict) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(mapping.items(), key=lambda kv: str(kv[0])))
 
 
+def run_record(run: Run) -> RunRecord:
+    return RunRecord(id=run.id, kind=run.kind, worker=run.worker, started_at=run.started_at,
+                     finished_at=run.finished_at, counts=dict(run.counts or {}), error=run.error)
+
+
+def recent_runs(session: Session, limit: int, kind: str | None = None) -> list[RunRecord]:
+    query = select(Run).order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)
+    if kind is not None:
+        query = query.where(Run.kind == kind)
+    return [run_record(r) for r in session.scalars(query)]
+
+
+def cursor_values(session: Session) -> dict[str, tuple[dict, datetime]]:
+    return {row.name: (row.value, row.updated_at) for row in session.execute(
+        select(Cursor.name, Cursor.value, Cursor.updated_at).order_by(Cursor.name))}
+
+
 def build_status(session: Session, *, model_id: str | None, runs: int, url: str,
                  now: datetime) -> StatusReport:
-    from .store import _run_record  # one definition of the record conversion
-
     if model_id is None:
         model_id = session.scalar(select(Score.model_id).order_by(Score.scored_at.desc(),
                                                                   Score.id.desc()).limit(1))
@@ -120,12 +135,8 @@ def build_status(session: Session, *, model_id: str | None, runs: int, url: str,
     verdicts = {(v, bool(t)): n for v, t, n in session.execute(
         select(Verdict.verdict, Verdict.trusted, func.count())
         .group_by(Verdict.verdict, Verdict.trusted))}
-    cursors = {row.name: (row.value, row.updated_at) for row in session.execute(
-        select(Cursor.name, Cursor.value, Cursor.updated_at).order_by(Cursor.name))}
-    last_runs = [_run_record(r) for r in session.scalars(
-        select(Run).order_by(Run.started_at.desc(), Run.id.desc()).limit(runs))]
     return StatusReport(database=url, model_id=model_id, files=files, versions=versions,
                         pending=pending, leased=leased, backing_off=backing_off,
                         given_up=given_up, scored=scored, flagged=flagged, errors=errors,
-                        failures=failures, verdicts=verdicts, cursors=cursors, runs=last_runs,
-                        models=models)
+                        failures=failures, verdicts=verdicts, cursors=cursor_values(session),
+                        runs=recent_runs(session, runs), models=models)

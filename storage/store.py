@@ -15,20 +15,19 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import bindparam, func, or_, select, update
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from . import claims as _claims
-from .engine import default_url, describe, make_engine, storage_errors
+from .engine import default_url, describe, insert_ignoring, make_engine, storage_errors
 from .errors import StorageError
 from .migrate import current_revision, head_revision, upgrade_engine
 from .records import (FINAL_REVIEW_STATES, NSFW_VERDICTS, SFW_VERDICTS, FileVersionIn,
                       FlaggedVersion, LabelledVersion, PendingVersion, ReviewEntryRecord,
                       RunRecord, ScoreIn, VerdictIn, VerdictRecord)
 from .schema import (Cursor, File, FileVersion, ReviewEntry, Run, Score, ScoreTask, Verdict)
-from .status import StatusReport, build_status
+from .status import StatusReport, build_status, cursor_values, recent_runs
 from .types import utc, utcnow
 
 __all__ = ["Store", "open_store", "upgrade"]
@@ -90,8 +89,7 @@ class Store:
             upgrade_engine(self.engine)
 
     def check_revision(self) -> None:
-        with storage_errors(self.url), self._reader() as connection:
-            current = current_revision(connection)
+        current = self.revision()
         if current != head_revision():
             raise StorageError(f"database {self.url} is at revision {current}, the code needs "
                                f"{head_revision()}: run `python -m bot db upgrade`")
@@ -129,14 +127,6 @@ class Store:
                 raise
         raise AssertionError("unreachable")
 
-    def _insert_ignoring(self, table, keys: Sequence[str]):
-        """INSERT that skips rows whose unique ``keys`` already exist."""
-        if self.dialect == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(keys))
-        if self.dialect == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(keys))
-        return mysql.insert(table).prefix_with("IGNORE")
-
     # --- ingest -----------------------------------------------------------
 
     def add_file_versions(self, versions: Iterable[FileVersionIn], *,
@@ -163,20 +153,20 @@ class Store:
     def _upsert_files(self, session: Session, versions: list[FileVersionIn],
                       now: datetime) -> dict[int, int]:
         titles = {v.page_id: v.title for v in versions}  # the last title given wins
-        table = File.__table__
         existing: dict[int, tuple[int, str]] = {}
-        for chunk in _chunks(list(titles)):
-            for row in session.execute(select(File.page_id, File.id, File.title)
-                                       .where(File.page_id.in_(chunk))):
-                existing[row.page_id] = (row.id, row.title)
-        new = [dict(page_id=p, title=t, first_seen_at=now, updated_at=now)
-               for p, t in titles.items() if p not in existing]
-        if new:
-            session.execute(self._insert_ignoring(table, ["page_id"]), new)
-            for chunk in _chunks([row["page_id"] for row in new]):
+
+        def look_up(page_ids: list[int]) -> None:
+            for chunk in _chunks(page_ids):
                 for row in session.execute(select(File.page_id, File.id, File.title)
                                            .where(File.page_id.in_(chunk))):
                     existing[row.page_id] = (row.id, row.title)
+
+        look_up(list(titles))
+        new = [dict(page_id=p, title=t, first_seen_at=now, updated_at=now)
+               for p, t in titles.items() if p not in existing]
+        if new:
+            session.execute(insert_ignoring(self.dialect, File.__table__, ["page_id"]), new)
+            look_up([row["page_id"] for row in new])
         for page_id, title in titles.items():
             file_id, stored = existing[page_id]
             if stored != title:  # the page was renamed
@@ -193,8 +183,8 @@ class Store:
             if key not in found and key not in missing:
                 missing[key] = _version_row(v, key[0], now)
         if missing:
-            session.execute(self._insert_ignoring(FileVersion.__table__, ["file_id", "sha1"]),
-                            list(missing.values()))
+            session.execute(insert_ignoring(self.dialect, FileVersion.__table__,
+                                            ["file_id", "sha1"]), list(missing.values()))
             found.update(self._version_ids(session, set(missing)))
         return [found[key] for key in keys]
 
@@ -253,15 +243,13 @@ class Store:
         done = session.execute(update(Cursor).where(Cursor.name == name)
                                .values(value=value, updated_at=now)).rowcount
         if not done:
-            session.execute(self._insert_ignoring(Cursor.__table__, ["name"]),
+            session.execute(insert_ignoring(self.dialect, Cursor.__table__, ["name"]),
                             [dict(name=name, value=value, updated_at=now)])
             session.execute(update(Cursor).where(Cursor.name == name)
                             .values(value=value, updated_at=now))
 
     def cursors(self) -> dict[str, tuple[dict, datetime]]:
-        rows = self._run(lambda s: s.execute(select(Cursor.name, Cursor.value, Cursor.updated_at)
-                                             .order_by(Cursor.name)).all(), write=False)
-        return {row.name: (row.value, row.updated_at) for row in rows}
+        return self._run(cursor_values, write=False)
 
     # --- scoring ----------------------------------------------------------
 
@@ -286,7 +274,7 @@ class Store:
 
         claimed = claim_some(limit)
         if len(claimed) < limit:
-            self._run(lambda s: _claims.add_tasks(s, self, model_id=model_id,
+            self._run(lambda s: _claims.add_tasks(s, model_id=model_id,
                                                   limit=max(1000, 4 * limit)))
             claimed += claim_some(limit - len(claimed))
         return claimed
@@ -331,7 +319,7 @@ class Store:
             if self.dialect == "sqlite":
                 inserted = _insert_scores_sqlite(session, rows)
             else:
-                stmt = self._insert_ignoring(Score.__table__, ["version_id", "model_id"])
+                stmt = insert_ignoring(self.dialect, Score.__table__, ["version_id", "model_id"])
                 inserted = {tuple(row) for row in session.execute(
                     stmt.returning(Score.version_id, Score.model_id), rows)}
             by_model: dict[str, list[int]] = {}
@@ -366,8 +354,9 @@ class Store:
         message = (message or "")[:_MESSAGE_MAX]
 
         def work(session: Session) -> bool:
-            session.execute(self._insert_ignoring(ScoreTask.__table__, ["version_id", "model_id"]),
-                            [_new_task(version_id, model_id, now)])
+            session.execute(insert_ignoring(self.dialect, ScoreTask.__table__,
+                                            ["version_id", "model_id"]),
+                            [_claims.new_task(version_id, model_id, now)])
             task = session.execute(select(ScoreTask.id, ScoreTask.attempts, ScoreTask.state)
                                    .where(ScoreTask.version_id == version_id,
                                           ScoreTask.model_id == model_id)
@@ -469,10 +458,7 @@ class Store:
             error=None if error is None else error[:_MESSAGE_MAX])))
 
     def runs(self, *, limit: int = 10, kind: str | None = None) -> list[RunRecord]:
-        query = select(Run).order_by(Run.started_at.desc(), Run.id.desc()).limit(limit)
-        if kind is not None:
-            query = query.where(Run.kind == kind)
-        return self._run(lambda s: [_run_record(r) for r in s.scalars(query)], write=False)
+        return self._run(lambda s: recent_runs(s, limit, kind), write=False)
 
     # --- review -----------------------------------------------------------
 
@@ -517,7 +503,8 @@ class Store:
         now = utcnow()
 
         def work(session: Session) -> None:
-            session.execute(self._insert_ignoring(ReviewEntry.__table__, ["version_id", "page"]),
+            session.execute(insert_ignoring(self.dialect, ReviewEntry.__table__,
+                                            ["version_id", "page"]),
                             [dict(version_id=version_id, page=page, state=state, revid=revid,
                                   created_at=now, updated_at=now)])
             session.execute(update(ReviewEntry)
@@ -547,7 +534,7 @@ class Store:
                    verdict=verdict.verdict, revid=verdict.revid or 0,
                    timestamp=verdict.timestamp, trusted=bool(verdict.trusted),
                    comment=verdict.comment, recorded_at=utcnow())
-        stmt = self._insert_ignoring(Verdict.__table__, ["version_id", "reviewer", "revid"])
+        stmt = insert_ignoring(self.dialect, Verdict.__table__, ["version_id", "reviewer", "revid"])
         return self._run(lambda s: bool(s.execute(stmt.returning(Verdict.id), [row]).all()))
 
     def verdicts(self, version_id: int | None = None, trusted: bool | None = None,
@@ -674,11 +661,6 @@ def _version_row(v: FileVersionIn, file_id: int, now: datetime) -> dict:
                 ingested_at=now)
 
 
-def _new_task(version_id: int, model_id: str, now: datetime) -> dict:
-    return dict(version_id=version_id, model_id=model_id, state="pending", available_at=now,
-                worker=None, claims=0, attempts=0, updated_at=now)
-
-
 def _score_row(version_id: int, model_id: str, s: ScoreIn, worker: str | None,
                now: datetime) -> dict:
     frames = [[int(i), _finite(t), _finite(v)] for i, t, v in s.frames]
@@ -729,11 +711,6 @@ def _insert_scores_sqlite(session: Session, rows: list[dict]) -> set[tuple[int, 
             f"INSERT INTO scores ({', '.join(_SCORE_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(_SCORE_COLUMNS))})", list(fresh.values()))
     return set(fresh)
-
-
-def _run_record(run: Run) -> RunRecord:
-    return RunRecord(id=run.id, kind=run.kind, worker=run.worker, started_at=run.started_at,
-                     finished_at=run.finished_at, counts=dict(run.counts or {}), error=run.error)
 
 
 def _flagged(row) -> FlaggedVersion:
