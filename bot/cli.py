@@ -175,7 +175,7 @@ COMMANDS: list[Command] = [
         arg("--directory", default=None, help="where the demo wiki lives (default: a temp dir)"))),
 ]
 
-#: modules that add commands through their own ``COMMANDS`` list (skipped while they do not exist)
+#: modules that add commands through their own ``COMMANDS`` list
 EXTENSIONS: tuple[str, ...] = ("bot.review.commands", "bot.learning")
 
 
@@ -201,14 +201,8 @@ _SETTING_DESTS = tuple(flags[0][2:].replace("-", "_") for flags, _ in _OVERRIDES
 
 def all_commands() -> list[Command]:
     commands = list(COMMANDS)
-    for name in EXTENSIONS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name and name.startswith(e.name):
-                continue  # the module is not there (yet)
-            raise
-        commands += getattr(module, "COMMANDS", [])
+    for name in EXTENSIONS:  # imported here: they import this module
+        commands += importlib.import_module(name).COMMANDS
     return commands
 
 
@@ -250,7 +244,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .memory import limit_malloc_arenas
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    limit_malloc_arenas()  # before any thread starts: RSS stays flat over long backfills    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    limit_malloc_arenas()  # before any thread starts: RSS stays flat over long backfills
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)  # our own progress; libraries (alembic, urllib3) only when they warn
     try:
         commands = all_commands()

@@ -136,10 +136,10 @@ class Downloader:
             try:
                 return self._get(url, kind=kind, cap=cap, spool=spool, name=str(version.version_id))
             except DownloadError as e:
-                if e.permanent or not getattr(e, "retry_now", True):
+                if e.permanent or not e.retry_now:
                     raise
                 last = e
-                if attempt + 1 < self.tries and getattr(e, "retry_after", None) is None:
+                if attempt + 1 < self.tries and e.retry_after is None:
                     # no Retry-After: exponential backoff with a little jitter
                     time.sleep(self.backoff * 2 ** attempt * (1 + random.random() / 4))
         raise last

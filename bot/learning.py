@@ -21,7 +21,6 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Sequence
 
@@ -32,9 +31,6 @@ __all__ = ["COMMANDS", "ExportedSet", "export_labelled", "observed_uploads_per_d
            "export_labelled_command", "evaluate_command", "train_command"]
 
 log = logging.getLogger(__name__)
-
-#: the upload log is the only source whose versions arrive at the rate Commons receives them
-UPLOAD_LOG_SOURCE = "uploadlog"
 
 
 @dataclass(frozen=True)
@@ -96,27 +92,7 @@ def observed_uploads_per_day(store, *, days: float = 7.0) -> tuple[float, str] |
     None when the upload log has not been read over at least an hour. A run cap
     (``max_files_per_run``) that skipped uploads makes this an underestimate.
     """
-    measure = getattr(store, "uploads_per_day", None)
-    if measure is not None:  # storage's own query, when it has one
-        return measure(days=days)
-    from sqlalchemy import func, select
-
-    from storage.schema import FileVersion
-
-    uploaded = FileVersion.uploaded_at
-    with store.engine.connect() as connection:
-        newest = connection.scalar(select(func.max(uploaded)).where(FileVersion.source == UPLOAD_LOG_SOURCE))
-        if newest is None:
-            return None
-        since = newest - timedelta(days=days)
-        count, oldest = connection.execute(
-            select(func.count(), func.min(uploaded))
-            .where(FileVersion.source == UPLOAD_LOG_SOURCE, uploaded >= since)).one()
-    span = (newest - oldest).total_seconds()
-    if span < 3600 or count < 2:
-        return None
-    rate = (count - 1) / span * 86400.0
-    return rate, f"measured from {count:,} upload-log entries over {span / 86400:.1f} days"
+    return store.uploads_per_day(days=days)
 
 
 # -- commands ----------------------------------------------------------------------

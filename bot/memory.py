@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 
 __all__ = ["limit_malloc_arenas", "release_free_memory"]
@@ -18,6 +19,7 @@ __all__ = ["limit_malloc_arenas", "release_free_memory"]
 _M_ARENA_MAX = -8  # from glibc's malloc.h
 
 
+@functools.cache  # find_library runs ldconfig: once per process, not once per scoring round
 def _libc():
     name = ctypes.util.find_library("c")
     if not name:

@@ -14,7 +14,7 @@ import threading
 from datetime import datetime, timezone
 
 from .config import Settings
-from .jobs import Bot
+from .jobs import Bot, PassReport
 from .lock import RunLock
 from .site import WikiUnavailable
 
@@ -67,8 +67,6 @@ class BotScheduler:
         return run
 
     def poll(self):
-        from .jobs import PassReport
-
         report = PassReport(ingest=[self.bot.ingest_uploads()])
         report.score = self.bot.score_pending()
         return report

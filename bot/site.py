@@ -84,7 +84,7 @@ def stop_reason(site, settings: Settings) -> str | None:
 
     if account_blocked(site):  # not site.is_blocked(): it misses blocks on MediaWiki 1.39
         return f"the account {site.username()} is blocked"
-    page = pywikibot.Page(site, settings.stop_page)
-    if page.exists() and stop_page_says_stop(page.text):
+    # one request: ``text`` is '' for a page that does not exist
+    if stop_page_says_stop(pywikibot.Page(site, settings.stop_page).text):
         return f"the stop page [[{settings.stop_page}]] is not empty"
     return None

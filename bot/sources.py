@@ -189,6 +189,7 @@ class CategoryBackfill:
                         "current": current, "continue": cont, "depth": self.depth, "done": done}
             return self.store.add_file_versions(versions, cursor=(self.name, snapshot))
 
+        page_size = batch_size(self.site)
         while current or queue:
             if current is None:
                 current, cont = list(queue.popleft()), {}
@@ -200,7 +201,7 @@ class CategoryBackfill:
                 if remaining is not None and remaining <= 0:
                     report.done = False
                     return report
-                step = batch_size(self.site) if remaining is None else min(batch_size(self.site), remaining)
+                step = page_size if remaining is None else min(page_size, remaining)
                 data = self.site.simple_request(
                     action="query", formatversion="2", generator="categorymembers",
                     gcmtitle=title, gcmtype="file", gcmlimit=str(step),
