@@ -28,16 +28,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from classifiers.cache import cache_dir  # noqa: E402
 from classifiers.media import read_frames  # noqa: E402
 from classifiers.media.video import target_times  # noqa: E402
 
 #: TimedMediaHandler's WebM transcodes put a keyframe every 128 frames
 KEYFRAME_INTERVAL = 128
-
-
-def default_cache() -> Path:
-    import platformdirs
-    return Path(platformdirs.user_cache_dir("commons-nsfw-bot")) / "bench-media"
 
 
 def encode_video(path: Path, *, seconds: int, fps: int, width: int, height: int,
@@ -253,7 +249,7 @@ def _timed(fn) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", nargs="*", default=["seek", "rss", "gif"])
-    parser.add_argument("--cache", type=Path, default=default_cache(),
+    parser.add_argument("--cache", type=Path, default=cache_dir("bench-media"),
                         help="where encoded inputs are kept between runs (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.which[:1] == ["_rss"]:

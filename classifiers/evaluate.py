@@ -166,48 +166,25 @@ def build_evaluation(*, source: str, keys: Sequence[str], labels, scores_by_mode
 
 def score_files(classifier, paths: Sequence[str | os.PathLike], *, frames: int = 16, voting=None,
                 progress: bool = True) -> tuple[np.ndarray, dict[int, str]]:
-    """File scores as the bot computes them (frames sampled, scored, voted), NaN where a file failed.
+    """File scores as the bot computes them (its :class:`~classifiers.pipeline.ScoringPipeline`), NaN where a file failed.
 
     :param voting: a :class:`~classifiers.voting.VotingPolicy` (default: majority of frames)
     :returns: scores, and error messages by index
     """
     from tqdm import tqdm
 
-    from .media import MediaError, read_frames
-    from .results import FrameScore
-    from .voting import VotingPolicy, vote
+    from .pipeline import ScoringPipeline
+    from .voting import VotingPolicy
 
-    voting = voting or VotingPolicy()
+    pipeline = ScoringPipeline(classifier, frames=frames, voting=voting or VotingPolicy())
     scores = np.full(len(paths), np.nan)
     errors: dict[int, str] = {}
-    # Frames of several files go to the model together: batches stay full when most files are stills.
-    pending: list[tuple[int, list]] = []
-    pending_frames = 0
-
-    def flush() -> None:
-        nonlocal pending, pending_frames
-        images = [frame.image for _, decoded in pending for frame in decoded]
-        if images:
-            values = iter(classifier.score_images(images))
-            for i, decoded in pending:
-                scored = [FrameScore(f.index, f.time, float(next(values))) for f in decoded]
-                scores[i] = vote(scored, voting).score
-        pending, pending_frames = [], 0
-
-    for i, path in enumerate(tqdm(paths, desc="scoring", unit="file", disable=not progress)):
-        try:
-            decoded = read_frames(path, frames=frames, decode_size=classifier.decode_size)
-        except MediaError as e:
-            errors[i] = f"{e.kind}: {e.message}"
-            continue
-        except OSError as e:
-            errors[i] = f"unreadable: {e}"
-            continue
-        pending.append((i, decoded.frames))
-        pending_frames += len(decoded.frames)
-        if pending_frames >= classifier.batch_size:
-            flush()
-    flush()
+    results = pipeline.score((str(i), path) for i, path in enumerate(paths))
+    for result in tqdm(results, total=len(paths), desc="scoring", unit="file", disable=not progress):
+        if result.score is None:
+            errors[int(result.key)] = f"{result.error_kind}: {result.error_message}"
+        else:
+            scores[int(result.key)] = result.score
     return scores, errors
 
 

@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from PIL import Image
 
-__all__ = ["PreprocessConfig", "preprocess"]
+__all__ = ["PreprocessConfig", "preprocess", "jpeg_round_trip"]
 
 _RESAMPLE = {
     "nearest": Image.Resampling.NEAREST,
@@ -106,14 +106,20 @@ def preprocess(image: Image.Image, config: PreprocessConfig) -> np.ndarray:
     image = _center_crop(image, crop_h, crop_w, fill=tuple(round(255 * m) for m in config.mean)
                          if config.crop_mode == "border" else (0, 0, 0))
     if config.jpeg_quality is not None:
-        with io.BytesIO() as buf:
-            image.save(buf, format="JPEG", quality=config.jpeg_quality)
-            buf.seek(0)
-            image = Image.open(buf)
-            image.load()
+        image = jpeg_round_trip(image, config.jpeg_quality)
     offset, scale = config._norm
     array = (np.asarray(image, dtype=np.float32) - offset) * scale
     return np.ascontiguousarray(array.transpose(2, 0, 1))
+
+
+def jpeg_round_trip(image: Image.Image, quality: int) -> Image.Image:
+    """``image`` encoded as JPEG at ``quality`` and decoded again (open_nsfw's reference does this)."""
+    with io.BytesIO() as buf:
+        image.save(buf, format="JPEG", quality=quality)
+        buf.seek(0)
+        out = Image.open(buf)
+        out.load()
+    return out
 
 
 def _resize(image: Image.Image, config: PreprocessConfig) -> Image.Image:

@@ -149,14 +149,9 @@ class JpegRoundTrip:
         self.quality = quality
 
     def __call__(self, image):
-        from PIL import Image
+        from .preprocess import jpeg_round_trip
 
-        with io.BytesIO() as buf:
-            image.convert("RGB").save(buf, format="JPEG", quality=self.quality)
-            buf.seek(0)
-            out = Image.open(buf)
-            out.load()
-        return out
+        return jpeg_round_trip(image.convert("RGB"), self.quality)
 
     def __repr__(self) -> str:
         return f"JpegRoundTrip(quality={self.quality})"
@@ -262,13 +257,14 @@ class InferenceTransform:
 def _device_and_dtype(config: TrainConfig):
     import torch
 
+    from .runtimes.torch_runtime import PRECISIONS
+
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto"
                           else config.device)
     precision = config.precision
     if precision == "auto":
         precision = ("bf16" if torch.cuda.is_bf16_supported() else "fp16") if device.type == "cuda" else "fp32"
-    dtype = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
-    return device, dtype
+    return device, PRECISIONS[precision]
 
 
 def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.PathLike,

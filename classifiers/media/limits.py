@@ -122,8 +122,3 @@ class Deadline:
         """Whether ``frames`` more frames of ``pixels`` pixels in all fit the budgets."""
         return (self.frames + frames <= self.limits.max_decoded_frames
                 and self.pixels + pixels <= self.limits.max_decoded_pixels)
-
-    def can_decode(self, pixels: int) -> bool:
-        """Whether one more frame of ``pixels`` fits the frame and pixel budgets."""
-        return (self.frames + 1 <= self.limits.max_decoded_frames
-                and self.pixels + pixels <= self.limits.max_decoded_pixels)

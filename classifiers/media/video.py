@@ -260,7 +260,7 @@ class _Sampler:
             raise _Budget(f"stopped after {self.deadline.elapsed:.1f} s "
                           f"(max_seconds {self.limits.max_seconds})", kind="timeout")
         pixels = frame.width * frame.height
-        if not self.deadline.can_decode(pixels):
+        if not self.deadline.affords(1, pixels):
             raise _Budget(f"decoded {self.deadline.frames:,} frames / {self.deadline.pixels:,} pixels "
                           f"(max_decoded_frames {self.limits.max_decoded_frames:,}, "
                           f"max_decoded_pixels {self.limits.max_decoded_pixels:,})")

@@ -52,16 +52,14 @@ def export_onnx(model: nn.Module, card: ModelCard) -> bytes:
     return buffer.getvalue()
 
 
-def cached_export(spec: str | os.PathLike, *, nsfw_label: str | None = None, model: nn.Module | None = None,
-                  card: ModelCard | None = None) -> tuple[Path, ModelCard]:
+def cached_export(spec: str | os.PathLike, *, nsfw_label: str | None = None) -> tuple[Path, ModelCard]:
     """The ONNX file for ``spec``, exporting (and loading the model) only when the cache lacks it."""
     hit = onnx_cache.lookup(spec)
     if hit is not None:
         return hit
-    if model is None or card is None:
-        from ..models import load_model
+    from ..models import load_model
 
-        model, card = load_model(spec, nsfw_label=nsfw_label)
+    model, card = load_model(spec, nsfw_label=nsfw_label)
     path = onnx_cache.onnx_path(card.weights_sha256)
     if not path.is_file():
         atomic_write_bytes(path, export_onnx(model, card))
