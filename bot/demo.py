@@ -97,6 +97,7 @@ def _banner(text: str) -> None:
 
 
 def run_demo(settings: Settings, *, keep_running: bool = False, directory: str | None = None) -> int:
+    from .cli import EXIT_WIKI
     from .localwiki import LocalWiki, WikiUnavailable
 
     root = Path(directory or tempfile.mkdtemp(prefix="nsfwbot-demo-")).resolve()
@@ -108,7 +109,7 @@ def run_demo(settings: Settings, *, keep_running: bool = False, directory: str |
         wiki = LocalWiki.create(root / "wiki")
     except WikiUnavailable as e:
         print(f"cannot start the local wiki: {e}", file=sys.stderr)
-        return 5
+        return EXIT_WIKI
     try:
         print(f"local MediaWiki up at {wiki.base_url} ({time.monotonic() - started:.1f} s)")
         titles = upload_samples(wiki, root / "samples")

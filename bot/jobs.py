@@ -16,6 +16,7 @@ from pathlib import Path
 from .config import Settings
 from .downloads import Downloader
 from .pipeline import LeaseJournal, ScoreReport, ScoringLoop, ThumbnailKeeper, build_scoring, worker_name
+from .review.safety import BLOCK_CODES
 from .site import WikiUnavailable, open_site, stop_reason, user_agent
 from .sources import CategoryBackfill, ExplicitTitles, IngestReport, UploadLog
 
@@ -23,15 +24,13 @@ __all__ = ["Bot", "PassReport", "raise_if_blocked"]
 
 log = logging.getLogger(__name__)
 
-#: API error codes that mean "this account may not edit": the bot stops
-BLOCKED_CODES = frozenset({"blocked", "autoblocked", "globalblocking-blocked", "globalblocked"})
 
 
 def raise_if_blocked(error: BaseException) -> None:
     """Turn pywikibot's "you are blocked" errors into :class:`WikiUnavailable`."""
     from pywikibot.exceptions import APIError
 
-    if isinstance(error, APIError) and error.code in BLOCKED_CODES:
+    if isinstance(error, APIError) and error.code in BLOCK_CODES:
         raise WikiUnavailable(f"the bot's account is blocked: {error}") from error
 
 

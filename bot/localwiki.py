@@ -252,14 +252,14 @@ class LocalWiki:
         text = self.settings_file.read_text()
         text = re.sub(r'\$wgServer = "[^"]*";', f'$wgServer = "{self.base_url}";', text)
         self.settings_file.write_text(text)
-        log = open(self.dir / "server.log", "ab")
         env = self._env()
         env.pop("PHP_CLI_SERVER_WORKERS", None)  # one worker: deterministic, and stop is clean
-        self._server = subprocess.Popen(
-            ["php", "-d", "upload_max_filesize=100M", "-d", "post_max_size=110M",
-             "-d", "memory_limit=512M", "-S", f"127.0.0.1:{self.port}", "-t", str(MEDIAWIKI_DIR),
-             str(self.dir / "router.php")],
-            cwd=MEDIAWIKI_DIR, env=env, stdout=log, stderr=log, start_new_session=True)
+        with open(self.dir / "server.log", "ab") as log:  # the child keeps its own handle
+            self._server = subprocess.Popen(
+                ["php", "-d", "upload_max_filesize=100M", "-d", "post_max_size=110M",
+                 "-d", "memory_limit=512M", "-S", f"127.0.0.1:{self.port}", "-t", str(MEDIAWIKI_DIR),
+                 str(self.dir / "router.php")],
+                cwd=MEDIAWIKI_DIR, env=env, stdout=log, stderr=log, start_new_session=True)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._server.poll() is not None:

@@ -23,7 +23,8 @@ import mwparserfromhell
 __all__ = ["Halted", "EditRate", "EditGuard", "account_blocked", "shared_rate",
            "stop_page_says_stop", "simulate_path"]
 
-BLOCK_CODES = frozenset({"blocked", "autoblocked", "blockedfrommail", "globalblocking-blocked"})
+BLOCK_CODES = frozenset({"blocked", "autoblocked", "blockedfrommail", "globalblocking-blocked",
+                         "globalblocked"})
 
 
 class Halted(RuntimeError):
