@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_training.py [--steps 4] [--batch 16] [--device auto]
 
 For each model: a few optimizer steps (forward + backward + AdamW, the loop of
-``classifiers.train``, autocast bf16/fp16 on CUDA, fp32 on a CPU) on random
+``classifiers.learning.train``, autocast bf16/fp16 on CUDA, fp32 on a CPU) on random
 tensors, then inference (``inference_mode``) on the same batch: the printed
 ratio (training/inference) is the cost of learning relative to scoring. Data
 loading and augmentation are left out (they run in DataLoader workers);
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from classifiers.train import TrainConfig, build_model  # noqa: E402
+from classifiers.learning.train import TrainConfig, build_model  # noqa: E402
 
 MODELS = (
     ("test_resnet", 64, False),
@@ -82,8 +82,8 @@ def measure(name: str, size: int, pretrained: bool, *, batch: int, steps: int, d
 
 def pipeline_rate(*, device: str) -> float:
     """Images/s of one real epoch of ``train()`` (decode, augment, step) for test_resnet at 64 px."""
-    from classifiers.labelled import read_labelled_folder
-    from classifiers.train import train
+    from classifiers.learning.labelled import read_labelled_folder
+    from classifiers.learning.train import train
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from tests.learning.synthetic import make_labelled_folder

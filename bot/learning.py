@@ -54,7 +54,7 @@ def kept_thumbnail(thumbs: Path, version_id: int) -> Path | None:
 def export_labelled(store, *, thumbs: Path, out: Path, trusted_only: bool = True, copy: bool = False) -> ExportedSet:
     """Write ``out/sfw``, ``out/nsfw`` (hard links to kept thumbnails, copies across file systems)
     and ``out/manifest.jsonl`` (title, version id, categories, stored scores by model id)."""
-    from classifiers.labelled import write_manifest
+    from classifiers.learning.labelled import write_manifest
 
     labelled = store.labelled_versions(trusted_only=trusted_only)
     rows, missing = [], []
@@ -120,8 +120,8 @@ def evaluate_command(*, settings: Settings, compare: Sequence[str] | None, out: 
                      target_precision: float, uploads_per_day: float | None, prevalence: float | None,
                      rescore: bool) -> int:
     """Evaluate the bot's model (or two, side by side) on the files patrollers judged."""
-    from classifiers.evaluate import build_evaluation, summary
-    from classifiers.report import write_report
+    from classifiers.learning.evaluation import build_evaluation, summary
+    from classifiers.learning.report import write_report
 
     import numpy as np
 
@@ -175,7 +175,7 @@ def _scores_for(spec: str, labelled, *, stored_ids: set[str], thumbs: Path, sett
     if spec in stored_ids and not rescore:
         return spec, [v.scores.get(spec) for v in labelled]
     from classifiers import load_classifier
-    from classifiers.evaluate import score_files
+    from classifiers.learning.evaluate import score_files
     from classifiers.voting import VotingPolicy
 
     classifier = load_classifier(spec, runtime=settings.runtime, batch_size=settings.batch_size)
@@ -198,8 +198,8 @@ def train_command(*, settings: Settings, out: str, untrusted: bool, epochs: int,
                   input_size: int | None, balance: str, workers: int | None, resume: str | None,
                   no_progress: bool) -> int:
     """Fine-tune the bot's model (``--model``, the starting point) on the files patrollers judged."""
-    from classifiers.labelled import read_labelled_folder
-    from classifiers.train import TrainConfig, train
+    from classifiers.learning.labelled import read_labelled_folder
+    from classifiers.learning.train import TrainConfig, train
 
     out_dir = Path(out)
     with _open(settings) as store:

@@ -12,7 +12,27 @@ from .model_card import DEFAULT_MODEL, ModelCard, nsfw_index
 from .preprocess import preprocess
 from .runtimes import Runtime, resolve_runtime
 
-__all__ = ["Classifier", "load_classifier"]
+__all__ = ["Classifier", "load_classifier", "SHARED_MODEL_ID", "scores_model_id"]
+
+#: (runtime, precision) pairs whose scores agree on the same weights (within 1e-4, measured ~1e-6:
+#: tests/classifiers/test_runtimes.py::test_onnxruntime_matches_torch_fp32), so they share the
+#: weights' model id and each other's stored scores. Add a pair only together with such a test.
+SHARED_MODEL_ID = frozenset({("onnxruntime", "fp32"), ("torch-cpu", "fp32")})
+
+
+def scores_model_id(weights_model_id: str, runtime: str, precision: str) -> str:
+    """The id stored scores are keyed by: the weights' id, plus ``@runtime-precision`` off the parity-tested pairs.
+
+    Reduced precision (bf16/fp16 autocast) moves scores by up to ~0.01, and CUDA's fp32
+    convolutions run in TF32 by default (within 1e-3, not 1e-4, of the CPU): such
+    scores must not be mixed with, or taken for, the fp32 reference scores.
+
+    >>> scores_model_id("opennsfw_resnet50_1by2@2f90eeabf567", "torch-cuda", "bf16")
+    'opennsfw_resnet50_1by2@2f90eeabf567@torch-cuda-bf16'
+    """
+    if (runtime, precision) in SHARED_MODEL_ID:
+        return weights_model_id
+    return f"{weights_model_id}@{runtime}-{precision}"
 
 
 class Classifier:
@@ -30,13 +50,19 @@ class Classifier:
 
     @property
     def model_id(self) -> str:
-        """``name@<12 hex of the weights sha256>``."""
-        return self.card.model_id
+        """What this classifier's scores are stored under: ``name@<12 hex of the weights sha256>``,
+        with ``@<runtime>-<precision>`` appended unless the pair is in :data:`SHARED_MODEL_ID`."""
+        return scores_model_id(self.card.model_id, self.runtime, self.precision)
 
     @property
     def runtime(self) -> str:
         """``torch-cuda`` | ``torch-cpu`` | ``onnxruntime``."""
         return self.backend.name
+
+    @property
+    def precision(self) -> str:
+        """``fp32`` | ``bf16`` | ``fp16``: the arithmetic the runtime scores in."""
+        return self.backend.precision
 
     @property
     def decode_size(self) -> int:

@@ -28,10 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from timm.models import register_model
-from timm.models._builder import build_model_with_cfg
-from timm.models import generate_default_cfgs
-from timm.models._pretrained import PretrainedCfg
+from timm.models import PretrainedCfg, build_model_with_cfg, generate_default_cfgs, register_model
 from timm.models.resnet import Bottleneck, ResNet
 
 from .cache import atomic_write_bytes, cache_dir, file_sha256

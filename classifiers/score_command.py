@@ -6,39 +6,19 @@ The exit status is 1 when any file could not be scored.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 from typing import Iterator
 
+from .commandline import Command, arg
 from .model_card import DEFAULT_MODEL
 from .results import FileResult
 from .runtimes import RUNTIMES
 from .voting import RULES, VotingPolicy
 
-__all__ = ["configure_parser", "run", "walk"]
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="files and folders (walked recursively)")
-    parser.add_argument("--model", default=DEFAULT_MODEL,
-                        help="timm name, hf-hub:ID or checkpoint file (default: %(default)s)")
-    parser.add_argument("--runtime", default="auto", choices=RUNTIMES,
-                        help="auto = torch-cuda with a GPU, else onnxruntime (default: %(default)s)")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: 256 on CUDA, 16 on CPUs")
-    parser.add_argument("--threshold", type=float, default=0.8,
-                        help="flag a file when its score reaches this (default: %(default)s)")
-    parser.add_argument("--frames", type=int, default=16,
-                        help="frames sampled from animations and videos (default: %(default)s)")
-    parser.add_argument("--rule", default="majority", choices=RULES,
-                        help="how frame scores become a file verdict (default: %(default)s)")
-    parser.add_argument("--workers", type=int, default=2, help="decode threads (default: %(default)s)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="CPU threads for inference (default: one per core)")
-    parser.add_argument("--format", default="auto", choices=("auto", "jsonl", "table"),
-                        help="auto: JSON Lines when stdout is not a terminal")
+__all__ = ["COMMAND", "score", "walk"]
 
 
 def walk(paths: list[str]) -> Iterator[str]:
@@ -57,16 +37,23 @@ def walk(paths: list[str]) -> Iterator[str]:
                     yield os.path.join(root, name)
 
 
-def run(args: argparse.Namespace) -> int:
+def score(*, paths: list[str], model: str = DEFAULT_MODEL, runtime: str = "auto", batch_size: int | None = None,
+          threshold: float = 0.8, frames: int = 16, rule: str = "majority", workers: int = 2,
+          threads: int | None = None, format: str = "auto") -> int:  # noqa: A002 - the option's name
+    """Score files and folders, one line per file on stdout; see the module doc.
+
+    :returns: 0, or 1 when any file could not be scored
+    """
     from tqdm import tqdm
 
-    from . import ScoringPipeline, load_classifier
+    from .classifier import load_classifier
+    from .pipeline import ScoringPipeline
 
-    classifier = load_classifier(args.model, runtime=args.runtime, batch_size=args.batch_size, threads=args.threads)
-    pipeline = ScoringPipeline(classifier, frames=args.frames, decode_workers=args.workers,
-                               voting=VotingPolicy(threshold=args.threshold, rule=args.rule))
-    paths = list(walk(args.paths))
-    as_json = args.format == "jsonl" or (args.format == "auto" and not sys.stdout.isatty())
+    classifier = load_classifier(model, runtime=runtime, batch_size=batch_size, threads=threads)
+    pipeline = ScoringPipeline(classifier, frames=frames, decode_workers=workers,
+                               voting=VotingPolicy(threshold=threshold, rule=rule))
+    paths = list(walk(paths))
+    as_json = format == "jsonl" or (format == "auto" and not sys.stdout.isatty())
     out = sys.stdout
     if not as_json:
         print(f"{'score':>7}  {'label':5}  {'media':8}  {'frames':>6}  path", file=out)
@@ -113,3 +100,19 @@ def _table_line(result: FileResult) -> str:
     label = "NSFW" if result.flagged else "sfw"
     note = f"  [partial: {result.error_kind}]" if result.partial else ""
     return f"{result.score:7.4f}  {label:5}  {result.media_type:8}  {len(result.frames):>6}  {result.key}{note}"
+
+
+COMMAND = Command("score", score, "score image and video files (folders are walked)", description=__doc__, arguments=(
+    arg("paths", nargs="+", metavar="PATH", help="files and folders (walked recursively)"),
+    arg("--model", default=DEFAULT_MODEL, help="timm name, hf-hub:ID or checkpoint file (default: %(default)s)"),
+    arg("--runtime", default="auto", choices=RUNTIMES,
+        help="auto = torch-cuda with a GPU, else onnxruntime (default: %(default)s)"),
+    arg("--batch-size", type=int, default=None, help="default: 256 on CUDA, 16 on CPUs"),
+    arg("--threshold", type=float, default=0.8, help="flag a file when its score reaches this (default: %(default)s)"),
+    arg("--frames", type=int, default=16, help="frames sampled from animations and videos (default: %(default)s)"),
+    arg("--rule", default="majority", choices=RULES,
+        help="how frame scores become a file verdict (default: %(default)s)"),
+    arg("--workers", type=int, default=2, help="decode threads (default: %(default)s)"),
+    arg("--threads", type=int, default=None, help="CPU threads for inference (default: one per core)"),
+    arg("--format", default="auto", choices=("auto", "jsonl", "table"),
+        help="auto: JSON Lines when stdout is not a terminal")))

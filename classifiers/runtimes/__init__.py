@@ -19,6 +19,7 @@ RUNTIMES = ("auto", "torch-cuda", "torch-cpu", "onnxruntime")
 
 class Runtime(Protocol):
     name: str  # "torch-cuda" | "torch-cpu" | "onnxruntime"
+    precision: str  # "fp32" | "bf16" | "fp16": the arithmetic the scores come from
     #: a good batch size for this runtime when the caller gives none
     default_batch_size: int
 

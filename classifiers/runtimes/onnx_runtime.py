@@ -34,6 +34,7 @@ class OnnxRuntime:
     """
 
     name = "onnxruntime"
+    precision = "fp32"
     default_batch_size = 16
 
     def __init__(self, path: str | Path, *, threads: int | None = None, spinning: bool = False,

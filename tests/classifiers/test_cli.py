@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from classifiers import cli
+from classifiers.commandline import Command, arg, run_commands
 
 from .conftest import photo_path
 
@@ -58,7 +59,48 @@ def test_table_on_request(folder, onnx_classifier, capsys):
     assert out[1].split()[1:4] == ["sfw", "still", "1"] and out[1].endswith("astronaut.png")
 
 
+def _needs_a_missing_module(**_) -> int:
+    import classifiers.no_such_module  # noqa: F401 - stands for a command whose dependencies are not installed
+
+    return 0
+
+
 def test_a_missing_command_module_does_not_break_score(folder, monkeypatch, capsys):
-    monkeypatch.setitem(cli.COMMANDS, "nothing", "classifiers.no_such_module")
+    monkeypatch.setattr(cli, "COMMANDS", [*cli.COMMANDS, Command("nothing", _needs_a_missing_module, "broken")])
     assert cli.main(["score", str(folder / "astronaut.png"), "--format", "jsonl", "--runtime", "onnxruntime"]) == 0
     assert json.loads(capsys.readouterr().out)["label"] == "sfw"
+    assert cli.main(["nothing"]) == 2
+    assert "python -m classifiers nothing: unavailable" in capsys.readouterr().err
+
+
+def test_help_returns_0_and_a_usage_error_returns_2(capsys):
+    assert cli.main(["--help"]) == 0
+    assert all(name in capsys.readouterr().out for name in ("score", "evaluate", "train"))
+    for command in ("score", "evaluate", "train"):
+        assert cli.main([command, "--help"]) == 0
+        assert f"usage: python -m classifiers {command}" in capsys.readouterr().out
+    assert cli.main([]) == 2
+    assert cli.main(["score"]) == 2  # PATH is required
+    assert cli.main(["score", "x.jpg", "--rule", "no-such-rule"]) == 2
+    assert cli.main(["no-such-command"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+
+
+def test_functions_get_keyword_only_arguments_named_after_the_options(capsys):
+    seen = {}
+
+    def record(*, paths, the_limit, verbose) -> int:
+        seen.update(paths=paths, the_limit=the_limit, verbose=verbose)
+        return 3
+
+    commands = [Command("record", record, "records its arguments", arguments=(
+        arg("paths", nargs="+"), arg("--the-limit", type=int, default=5), arg("--verbose", action="store_true")))]
+    assert run_commands(commands, ["record", "a", "b", "--verbose"], prog="test") == 3
+    assert seen == {"paths": ["a", "b"], "the_limit": 5, "verbose": True}
+
+
+def test_choosing_score_imports_neither_torch_nor_timm():
+    code = ("import sys; from classifiers import cli; cli.main(['score', '--help']); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'timm', 'torchvision', 'matplotlib')))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "[]"

@@ -86,10 +86,10 @@ def test_tampered_weights_are_refused(tmp_path, monkeypatch):
         opennsfw.verified_source()
 
 
-def test_import_classifiers_registers_the_model_without_importing_torch(classifier_cache):
-    """``import classifiers`` stays light, yet timm knows the model once it is imported afterwards."""
+def test_import_classifiers_stays_light_and_importing_opennsfw_registers_the_model(classifier_cache):
+    """``import classifiers`` imports neither torch nor timm; ``import classifiers.opennsfw`` registers the model."""
     code = ("import sys, classifiers; light = 'torch' not in sys.modules and 'timm' not in sys.modules; "
-            "import timm; m = timm.create_model('opennsfw_resnet50_1by2', pretrained=True); "
+            "import timm, classifiers.opennsfw; m = timm.create_model('opennsfw_resnet50_1by2', pretrained=True); "
             "print(light, type(m).__name__, m.pretrained_cfg['label_names'])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "NSFWBOT_CACHE_DIR": str(classifier_cache)})

@@ -120,6 +120,7 @@ class _FailingRuntime:
     """A runtime that fails (like a GPU out of memory) on batches holding more than one frame."""
 
     name = "failing"
+    precision = "fp32"
     default_batch_size = 4
 
     def __init__(self, real) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from classifiers import load_classifier
+from classifiers.classifier import SHARED_MODEL_ID, scores_model_id
 from classifiers.runtimes import cuda_available, onnx_cache, resolve_runtime
 
 from .conftest import photo_path, stack
@@ -39,6 +40,16 @@ def test_bf16_autocast_stays_close_to_fp32(batch, torch_fp32):
     assert not np.array_equal(scores, torch_fp32[top])  # reduced precision did run
 
 
+def test_model_id_is_shared_only_by_the_parity_tested_runtimes(onnx_classifier, torch_classifier):
+    """The pairs allowed one id are exactly those test_onnxruntime_matches_torch_fp32 compares."""
+    assert {(clf.runtime, clf.precision) for clf in (onnx_classifier, torch_classifier)} == SHARED_MODEL_ID
+    bf16 = load_classifier(runtime="torch-cpu", precision="bf16")
+    assert bf16.card.model_id == onnx_classifier.model_id  # the same weights...
+    assert bf16.model_id == f"{onnx_classifier.model_id}@torch-cpu-bf16"  # ...but other scores
+    assert scores_model_id("m@0123456789ab", "torch-cuda", "fp32") == "m@0123456789ab@torch-cuda-fp32"
+    assert scores_model_id("m@0123456789ab", "onnxruntime", "fp32") == "m@0123456789ab"
+
+
 def test_batch_size_does_not_change_scores(onnx_classifier, batch):
     one_by_one = np.concatenate([onnx_classifier.predict(batch[i:i + 1]) for i in range(8)])
     np.testing.assert_allclose(one_by_one, onnx_classifier.predict(batch[:8]), atol=1e-6)
@@ -51,6 +62,7 @@ def test_cuda_bf16_matches_fp32(batch, torch_fp32):  # runs where a GPU is prese
     assert np.abs(cuda.predict(batch) - torch_fp32).max() < 0.01
     fp32 = load_classifier(runtime="torch-cuda", precision="fp32")
     assert np.abs(fp32.predict(batch) - torch_fp32).max() < 1e-3
+    assert cuda.model_id.endswith(f"@torch-cuda-{cuda.precision}") and fp32.model_id.endswith("@torch-cuda-fp32")
 
 
 def test_auto_picks_cuda_or_onnxruntime():

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.labelled import read_labelled_folder
-from classifiers.train import TrainConfig, train
+from classifiers.learning.labelled import read_labelled_folder
+from classifiers.learning.train import TrainConfig, train
 
 from .synthetic import make_labelled_folder
 

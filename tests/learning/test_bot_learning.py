@@ -11,7 +11,7 @@ import storage
 from bot.cli import main as bot_main
 from bot.config import Settings
 from bot.learning import export_labelled, observed_uploads_per_day
-from classifiers.labelled import read_labelled_folder
+from classifiers.learning.labelled import read_labelled_folder
 from storage import FileVersionIn, ScoreIn, VerdictIn
 
 from .synthetic import striped_image

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifiers import metrics
+from classifiers.learning import metrics
 from classifiers.cli import main
-from classifiers.evaluate import build_evaluation, evaluate_scores
-from classifiers.report import write_report
+from classifiers.learning.evaluation import build_evaluation, evaluate_scores
+from classifiers.learning.report import write_report
 
 
 @pytest.fixture(scope="session")

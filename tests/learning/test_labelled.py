@@ -6,7 +6,7 @@ import json
 import pytest
 from PIL import Image
 
-from classifiers.labelled import read_labelled_folder, write_manifest
+from classifiers.learning.labelled import read_labelled_folder, write_manifest
 
 
 def _folder(root):

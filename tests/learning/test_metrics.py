@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
-from classifiers import metrics
+from classifiers.learning import metrics
 
 FIXED = [
     # distinct scores

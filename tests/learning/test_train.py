@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifiers import metrics
-from classifiers.labelled import LabelledItem, read_labelled_folder
-from classifiers.train import (BEST_NAME, STATE_NAME, JpegRoundTrip, TrainConfig, build_model, class_balance,
-                               split_items, train, train_transform)
+from classifiers.learning import metrics
+from classifiers.learning.labelled import LabelledItem, read_labelled_folder
+from classifiers.learning.data import JpegRoundTrip, class_balance, split_items, train_transform
+from classifiers.learning.train import BEST_NAME, TrainConfig, build_model, train
+from classifiers.learning.training_state import STATE_NAME
 
 from .conftest import TINY
 

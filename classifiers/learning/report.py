@@ -11,17 +11,14 @@ import math
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .evaluate import Evaluation, ModelEvaluation
+from .evaluation import Evaluation, ModelEvaluation
 
 __all__ = ["write_report", "plot_roc", "plot_pr", "plot_histogram"]
 
-#: thresholds every report lists besides the chosen one (Yahoo's 0.2 / 0.8 guidance and the middle)
-REFERENCE_THRESHOLDS = (0.2, 0.5, 0.8)
 MAX_CATEGORY_ROWS = 40
 MAX_EXAMPLES = 10
 

@@ -1,38 +1,29 @@
-"""``python -m classifiers evaluate``: how good is a model on judged files, and which threshold to use.
+"""An evaluation as plain data: every figure of a report, computed from labels and scores.
 
-Scores a labelled folder (:mod:`classifiers.labelled`) with one model, or two
-with ``--compare A B`` on the very same files, and writes a report folder
-(:mod:`classifiers.report`): ROC and precision-recall curves, AUC, precision at
-k, the threshold that reaches a target precision, the review-page volume per
-day it implies, and a breakdown by category.
-
-``bot/`` calls :func:`evaluate_scores` directly with scores already stored for
-reviewed files, so nothing here touches the database.
+:func:`build_evaluation` turns labels and each model's scores on the same files
+into an :class:`Evaluation`; :mod:`classifiers.learning.report` writes it as
+files and :func:`summary` as a few terminal lines. Nothing here scores images:
+``python -m classifiers evaluate`` (:mod:`classifiers.learning.evaluate`) and
+``python -m bot evaluate`` bring the scores.
 """
 from __future__ import annotations
 
-import argparse
-import logging
-import os
-import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
 from . import metrics
-from .labelled import LabelledItem, read_labelled_folder
 
-__all__ = ["DEFAULT_TARGET_PRECISION", "DEFAULT_UPLOADS_PER_DAY", "CategoryRow", "ModelEvaluation",
-           "Evaluation", "evaluate_scores", "build_evaluation", "score_files", "configure_parser", "run"]
-
-log = logging.getLogger(__name__)
+__all__ = ["DEFAULT_TARGET_PRECISION", "DEFAULT_UPLOADS_PER_DAY", "DEFAULT_KS", "REFERENCE_THRESHOLDS", "CategoryRow",
+           "ModelEvaluation", "Evaluation", "evaluate_scores", "build_evaluation", "summary"]
 
 DEFAULT_TARGET_PRECISION = 0.9
 #: Commons receives "tens of thousands" of uploads a day; ``python -m bot evaluate`` measures it from storage
 DEFAULT_UPLOADS_PER_DAY = 20_000.0
 DEFAULT_KS = (10, 50, 100, 500)
+#: thresholds every evaluation lists besides the chosen one (Yahoo's 0.2 / 0.8 guidance and the middle)
+REFERENCE_THRESHOLDS = (0.2, 0.5, 0.8)
 
 
 @dataclass(frozen=True)
@@ -96,8 +87,6 @@ def evaluate_scores(model: str, labels, scores, *, categories: Sequence[tuple[st
     :param prevalence: share of NSFW among real uploads for the review volume (None: this set's)
     :param extra_thresholds: operating points to list besides the chosen one (e.g. the bot's current threshold)
     """
-    from .report import REFERENCE_THRESHOLDS
-
     labels = np.asarray(labels).astype(np.int8)
     scores = np.asarray(scores, dtype=np.float64)
     if not 0 < target_precision <= 1:
@@ -149,7 +138,7 @@ def build_evaluation(*, source: str, keys: Sequence[str], labels, scores_by_mode
                      uploads_per_day: float | None = None, uploads_source: str | None = None,
                      prevalence: float | None = None, extra_thresholds: Iterable[float] = (),
                      errors: Mapping[str, str] | None = None, note: str | None = None) -> Evaluation:
-    """An :class:`Evaluation` of each model's scores on the same files (what :func:`run` and the bot share)."""
+    """An :class:`Evaluation` of each model's scores on the same files (what ``classifiers evaluate`` and the bot share)."""
     if uploads_per_day is None:
         uploads_per_day, uploads_source = DEFAULT_UPLOADS_PER_DAY, "the default; pass --uploads-per-day"
     categories = list(categories) if categories is not None else [() for _ in keys]
@@ -162,113 +151,6 @@ def build_evaluation(*, source: str, keys: Sequence[str], labels, scores_by_mode
                       target_precision=target_precision, uploads_per_day=float(uploads_per_day),
                       uploads_source=uploads_source or "given", prevalence_given=prevalence is not None,
                       errors=dict(errors or {}), note=note)
-
-
-def score_files(classifier, paths: Sequence[str | os.PathLike], *, frames: int = 16, voting=None,
-                progress: bool = True) -> tuple[np.ndarray, dict[int, str]]:
-    """File scores as the bot computes them (its :class:`~classifiers.pipeline.ScoringPipeline`), NaN where a file failed.
-
-    :param voting: a :class:`~classifiers.voting.VotingPolicy` (default: majority of frames)
-    :returns: scores, and error messages by index
-    """
-    from tqdm import tqdm
-
-    from .pipeline import ScoringPipeline
-    from .voting import VotingPolicy
-
-    pipeline = ScoringPipeline(classifier, frames=frames, voting=voting or VotingPolicy())
-    scores = np.full(len(paths), np.nan)
-    errors: dict[int, str] = {}
-    results = pipeline.score((str(i), path) for i, path in enumerate(paths))
-    for result in tqdm(results, total=len(paths), desc="scoring", unit="file", disable=not progress):
-        if result.score is None:
-            errors[int(result.key)] = f"{result.error_kind}: {result.error_message}"
-        else:
-            scores[int(result.key)] = result.score
-    return scores, errors
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Score a labelled folder (sfw/ and nsfw/ subfolders, optional manifest.jsonl or "
-                          "manifest.csv with categories) and write ROC/PR plots and a Markdown report.")
-    parser.add_argument("folder", type=Path, help="labelled folder (e.g. from `python -m bot export-labelled`)")
-    parser.add_argument("--model", default=None,
-                        help="timm name, hf-hub: id or checkpoint from `classifiers train` "
-                             "(default opennsfw_resnet50_1by2)")
-    parser.add_argument("--compare", nargs=2, metavar=("MODEL_A", "MODEL_B"),
-                        help="evaluate two models on the same files, side by side")
-    parser.add_argument("--out", type=Path, default=Path("evaluation"), help="report folder (default ./evaluation)")
-    add_report_arguments(parser)
-    parser.add_argument("--runtime", default="auto", help="auto | torch-cuda | torch-cpu | onnxruntime")
-    parser.add_argument("--batch-size", type=int, default=None)
-    parser.add_argument("--frames", type=int, default=16, help="frames sampled from animations and videos")
-    parser.add_argument("--note", default=None, help="a line for the report's header (e.g. where the labels come from)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options that shape a report (shared with ``python -m bot evaluate``)."""
-    parser.add_argument("--target-precision", type=float, default=DEFAULT_TARGET_PRECISION,
-                        help=f"choose the lowest threshold whose flags are at least this precise "
-                             f"(default {DEFAULT_TARGET_PRECISION})")
-    parser.add_argument("--uploads-per-day", type=float, default=None,
-                        help=f"uploads a day, for the review-page volume (default {DEFAULT_UPLOADS_PER_DAY:,.0f}; "
-                             "the bot measures it from storage)")
-    parser.add_argument("--prevalence", type=float, default=None,
-                        help="share of NSFW among uploads, for the review-page volume (default: this set's own)")
-    parser.add_argument("--threshold", type=float, action="append", default=[],
-                        help="also report this threshold (repeatable), e.g. the one the bot uses now")
-
-
-def run(args: argparse.Namespace) -> int:
-    from .classifier import load_classifier
-    from .models import DEFAULT_MODEL
-
-    try:
-        items = read_labelled_folder(args.folder)
-    except (OSError, ValueError) as e:
-        print(f"evaluate: {e}", file=sys.stderr)
-        return 2
-    models = list(args.compare) if args.compare else [args.model or DEFAULT_MODEL]
-    if args.compare and args.model:
-        print("evaluate: give --model or --compare, not both", file=sys.stderr)
-        return 2
-    scores_by_model: dict[str, np.ndarray] = {}
-    errors: dict[int, str] = {}
-    for spec in models:
-        classifier = load_classifier(spec, runtime=args.runtime, batch_size=args.batch_size)
-        log.info("scoring %d files with %s", len(items), classifier)
-        scores, failed = score_files(classifier, [item.path for item in items], frames=args.frames,
-                                     progress=not args.no_progress)
-        name = classifier.model_id
-        if name in scores_by_model:  # the same weights twice: keep both columns apart
-            name = f"{name} ({spec})"
-        scores_by_model[name] = scores
-        errors.update(failed)
-    keep = [i for i in range(len(items)) if i not in errors]
-    try:
-        evaluation = _evaluation_of(items, keep, scores_by_model, args, source=str(args.folder),
-                                    errors={items[i].key: message for i, message in errors.items()})
-    except ValueError as e:
-        print(f"evaluate: {e}", file=sys.stderr)
-        return 2
-    from .report import write_report
-
-    path = write_report(evaluation, args.out)
-    print(summary(evaluation))
-    print(f"report: {path}")
-    return 0
-
-
-def _evaluation_of(items: Sequence[LabelledItem], keep: list[int], scores_by_model: dict[str, np.ndarray],
-                   args: argparse.Namespace, *, source: str, errors: dict[str, str]) -> Evaluation:
-    return build_evaluation(
-        source=source, keys=[items[i].key for i in keep], labels=[items[i].label for i in keep],
-        scores_by_model={m: s[keep] for m, s in scores_by_model.items()},
-        categories=[items[i].categories for i in keep], target_precision=args.target_precision,
-        uploads_per_day=args.uploads_per_day,
-        uploads_source=None if args.uploads_per_day is None else "given",
-        prevalence=args.prevalence, extra_thresholds=args.threshold, errors=errors, note=args.note)
 
 
 def summary(evaluation: Evaluation) -> str:

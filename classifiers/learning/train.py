@@ -1,28 +1,28 @@
 """``python -m classifiers train``: fine-tune any timm model on judged files.
 
 Transfer learning from a starting point (open_nsfw itself, any timm model, or a
-checkpoint of an earlier run) on a labelled folder (:mod:`classifiers.labelled`):
+checkpoint of an earlier run) on a labelled folder (:mod:`classifiers.learning.labelled`):
 
 * **preprocessing from the model**: training crops and augmentations come from
   ``timm.data.create_transform(is_training=True)`` fed with the model's own
   ``pretrained_cfg`` (open_nsfw's Caffe-scale mean/std on 0..255 values plus its
   JPEG round trip, ImageNet's for most others); validation uses exactly the
   inference preprocessing (:func:`classifiers.preprocess.preprocess`), so the
-  validation AUC is the AUC the bot will see;
+  validation AUC is the AUC the bot will see (:mod:`classifiers.learning.data`);
 * **class balance**: a weighted sampler (default) or class weights in the loss;
 * **AMP on a GPU** (bf16 where supported, else fp16 with a grad scaler), fp32 on the CPU;
 * **early stopping** on validation AUC, keeping the best epoch;
-* **resumable**: ``state.pt`` holds weights, optimizer, scheduler, scaler, the
-  split and the history after every epoch; ``--resume`` continues the epoch count.
+* **resumable**: ``state.pt`` (:mod:`classifiers.learning.training_state`) holds
+  weights, optimizer, scheduler, scaler, the split and the history after every
+  epoch; ``--resume`` continues the epoch count.
 
 Outputs in ``--out DIR``: ``best.safetensors`` (a checkpoint ``--model`` accepts
 everywhere, via :func:`classifiers.models.save_checkpoint`), ``state.pt`` and
 ``history.json``.
 """
+
 from __future__ import annotations
 
-import argparse
-import io
 import json
 import logging
 import math
@@ -37,15 +37,17 @@ from typing import Sequence
 
 import numpy as np
 
-from .labelled import LABELS, LabelledItem, read_labelled_folder
+from ..commandline import EXIT_OK, EXIT_USAGE, Command, arg
+from .data import InferenceTransform, LabelledImages, class_balance, collate, split_items, train_transform
+from .labelled import LABELS, LabelledItem
+from .training_state import STATE_NAME, cfg_from_json, load_state, save_state
 
-__all__ = ["TrainConfig", "TrainResult", "train", "split_items", "build_model", "train_transform", "class_balance",
-           "configure_parser", "run"]
+__all__ = ["BEST_NAME", "HISTORY_NAME", "COMMAND", "TrainConfig", "TrainResult", "train", "build_model",
+           "train_command"]
 
 log = logging.getLogger(__name__)
 
 BEST_NAME = "best.safetensors"
-STATE_NAME = "state.pt"
 HISTORY_NAME = "history.json"
 
 
@@ -89,23 +91,6 @@ class TrainResult:
     history: list[dict]
 
 
-def split_items(items: Sequence[LabelledItem], *, val_fraction: float, seed: int
-                ) -> tuple[list[LabelledItem], list[LabelledItem]]:
-    """A stratified, reproducible train/validation split (at least one file of each label in each part)."""
-    rng = random.Random(seed)
-    train_part, val_part = [], []
-    for label in (0, 1):
-        group = sorted((i for i in items if i.label == label), key=lambda i: i.key)
-        if len(group) < 2:
-            raise ValueError(f"need at least 2 {LABELS[label]} files to split off a validation set, "
-                             f"have {len(group)}")
-        rng.shuffle(group)
-        n_val = min(len(group) - 1, max(1, round(val_fraction * len(group))))
-        val_part += group[:n_val]
-        train_part += group[n_val:]
-    return train_part, val_part
-
-
 def build_model(config: TrainConfig):
     """The starting model with a 2-class head, and its label names.
 
@@ -115,8 +100,8 @@ def build_model(config: TrainConfig):
     """
     import timm
 
-    from .model_card import nsfw_index
-    from .models import is_checkpoint, load_checkpoint
+    from ..model_card import nsfw_index
+    from ..models import is_checkpoint, load_checkpoint
 
     if is_checkpoint(config.model):
         model, _ = load_checkpoint(config.model)
@@ -142,122 +127,10 @@ def build_model(config: TrainConfig):
     return model, tuple(labels)
 
 
-class JpegRoundTrip:
-    """Encode and decode as JPEG, as the model's inference preprocessing does (open_nsfw: quality 75)."""
-
-    def __init__(self, quality: int) -> None:
-        self.quality = quality
-
-    def __call__(self, image):
-        from .preprocess import jpeg_round_trip
-
-        return jpeg_round_trip(image.convert("RGB"), self.quality)
-
-    def __repr__(self) -> str:
-        return f"JpegRoundTrip(quality={self.quality})"
-
-
-def train_transform(model, *, augment: bool = True):
-    """timm's training transform with the model's own size, interpolation, mean and std.
-
-    For open_nsfw the mean/std are Caffe's on 0..255 values (``255 * x - mean``), so
-    timm's ToTensor+Normalize reproduce the model's input scale; its JPEG round trip
-    is inserted before the tensor conversion.
-    """
-    from timm.data import create_transform, resolve_model_data_config
-    from torchvision import transforms
-
-    data = resolve_model_data_config(model)
-    transform = create_transform(
-        input_size=data["input_size"], is_training=True, no_aug=not augment,
-        interpolation=data["interpolation"], mean=data["mean"], std=data["std"], crop_pct=data["crop_pct"])
-    steps = list(transform.transforms)
-    quality = model.pretrained_cfg.get("jpeg_quality")
-    if quality:
-        # on the augmented PIL image, right before it becomes a tensor
-        at = next(i for i, step in enumerate(steps) if "ToTensor" in type(step).__name__)
-        steps.insert(at, JpegRoundTrip(int(quality)))
-    return transforms.Compose(steps)
-
-
-class LabelledImages:
-    """A torch-style dataset: (tensor, target) for each item; undecodable files give None and are dropped."""
-
-    def __init__(self, items: Sequence[LabelledItem], transform, *, targets: tuple[int, int], decode_size: int):
-        self.items = list(items)
-        self.transform = transform
-        self.targets = targets  # output index for (sfw, nsfw)
-        self.decode_size = decode_size
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, index: int):
-        from .media import MediaError, read_frames
-
-        item = self.items[index]
-        try:
-            frame = read_frames(item.path, frames=1, decode_size=self.decode_size).frames[0].image
-        except (MediaError, OSError, IndexError) as e:
-            log.warning("skipping %s: %s", item.key, e)
-            return None
-        return self.transform(frame), self.targets[item.label]
-
-
-def class_balance(items: Sequence[LabelledItem], *, balance: str, targets: tuple[int, int], seed: int = 0):
-    """(sampler, loss class weights): one of them set, so that both labels weigh the same in training.
-
-    :param balance: ``sampler`` draws files with probability inversely proportional to their
-        label's count (with replacement, an epoch's worth); ``loss`` weights the loss per output
-        instead; ``none`` does neither
-    :param targets: the output index of (sfw, nsfw)
-    """
-    import torch
-    from torch.utils.data import WeightedRandomSampler
-
-    counts = np.bincount([i.label for i in items], minlength=2).astype(np.float64)
-    if balance == "sampler":
-        weights = [1.0 / counts[i.label] for i in items]
-        return WeightedRandomSampler(weights, num_samples=len(items), replacement=True,
-                                     generator=torch.Generator().manual_seed(seed)), None
-    if balance == "loss":
-        per_label = counts.sum() / (2 * counts)
-        return None, torch.tensor([per_label[targets.index(o)] for o in range(2)], dtype=torch.float32)
-    if balance == "none":
-        return None, None
-    raise ValueError(f"balance must be sampler, loss or none, not {balance!r}")
-
-
-def _collate(batch):
-    import torch
-
-    batch = [b for b in batch if b is not None]
-    if not batch:
-        return None
-    images, targets = zip(*batch)
-    return torch.stack(images), torch.tensor(targets)
-
-
-class InferenceTransform:
-    """The bot's own preprocessing as a transform returning a tensor (a class, so spawned workers can pickle it)."""
-
-    def __init__(self, model) -> None:
-        from .preprocess import PreprocessConfig
-
-        self.config = PreprocessConfig.from_model(model)
-
-    def __call__(self, image):
-        import torch
-
-        from .preprocess import preprocess
-
-        return torch.from_numpy(preprocess(image, self.config))
-
-
 def _device_and_dtype(config: TrainConfig):
     import torch
 
-    from .runtimes.torch_runtime import PRECISIONS
+    from ..runtimes.torch_runtime import PRECISIONS
 
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if config.device == "auto"
                           else config.device)
@@ -280,13 +153,13 @@ def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.P
     from torch.utils.data import DataLoader
     from tqdm import tqdm
 
+    from ..model_card import nsfw_index
+    from ..models import save_checkpoint
     from . import metrics
-    from .model_card import nsfw_index
-    from .models import save_checkpoint
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    state = torch.load(resume, map_location="cpu", weights_only=True) if resume else None
+    state = load_state(resume) if resume else None
     if state is not None:
         saved = state["config"]
         config = TrainConfig(**{**saved, "epochs": config.epochs, "device": config.device,
@@ -314,7 +187,7 @@ def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.P
                                 TrainConfig(**{**asdict(config), "pretrained": False, "model": state["architecture"]}))
     if state is not None:
         model.load_state_dict(state["model"])
-        model.pretrained_cfg = model.default_cfg = _cfg_from_json(state["pretrained_cfg"])
+        model.pretrained_cfg = model.default_cfg = cfg_from_json(state["pretrained_cfg"])
         labels = tuple(state["label_names"])
     nsfw = nsfw_index(labels)
     targets = (1 - nsfw, nsfw)
@@ -329,7 +202,7 @@ def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.P
     sampler, class_weight = class_balance(train_part, balance=config.balance, targets=targets, seed=config.seed)
     if class_weight is not None:
         class_weight = class_weight.to(device)
-    loader_args = dict(batch_size=config.batch_size, num_workers=config.workers, collate_fn=_collate,
+    loader_args = dict(batch_size=config.batch_size, num_workers=config.workers, collate_fn=collate,
                        pin_memory=device.type == "cuda", persistent_workers=config.workers > 0)
     train_loader = DataLoader(train_set, sampler=sampler, shuffle=sampler is None, drop_last=False, **loader_args)
     val_loader = DataLoader(val_set, shuffle=False, **loader_args)
@@ -398,7 +271,7 @@ def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.P
         else:
             bad_epochs += 1
         stopped_early = bad_epochs >= config.patience and epoch < config.epochs
-        _save_state(out / STATE_NAME, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
+        save_state(out / STATE_NAME, model=model, optimizer=optimizer, scheduler=scheduler, scaler=scaler,
                     config=config, epoch=epoch, best_auc=best_auc, best_epoch=best_epoch, bad_epochs=bad_epochs,
                     history=history, train_part=train_part, val_part=val_part, labels=labels,
                     stopped_early=stopped_early)
@@ -430,75 +303,57 @@ def _predict(model, loader, *, device, dtype, nsfw: int, channels_last: bool) ->
     return np.concatenate(scores), np.concatenate(truth)
 
 
-def _save_state(path: Path, *, model, optimizer, scheduler, scaler, config: TrainConfig, epoch: int,
-                best_auc: float, best_epoch: int, bad_epochs: int, history: list[dict],
-                train_part, val_part, labels, stopped_early: bool) -> None:
-    import torch
+def train_command(*, folder: Path, val: Path | None = None, out: Path = Path("training"), resume: Path | None = None,
+                  no_progress: bool = False, **config) -> int:
+    """Fine-tune on a labelled folder and print where the best checkpoint is.
 
-    from .cache import atomic_write_bytes
+    :param config: :class:`TrainConfig` fields (each is an option of the same name)
+    :returns: 0, or 2 when the folders cannot be read or the files cannot be trained on
+    """
+    from .labelled import read_labelled_folder
 
-    state = {
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-        "config": asdict(config), "epoch": epoch, "best_auc": best_auc, "best_epoch": best_epoch,
-        "bad_epochs": bad_epochs, "history": history, "stopped_early": stopped_early,
-        "train_keys": [i.key for i in train_part], "val_keys": [i.key for i in val_part],
-        "architecture": model.pretrained_cfg["architecture"], "label_names": list(labels),
-        "pretrained_cfg": _cfg_to_json(model.pretrained_cfg),
-    }
-    with io.BytesIO() as buf:
-        torch.save(state, buf)
-        atomic_write_bytes(path, buf.getvalue())
-
-
-def _cfg_to_json(cfg: dict) -> str:
-    return json.dumps({k: v for k, v in cfg.items() if isinstance(v, (str, int, float, bool, list, tuple, type(None)))})
-
-
-def _cfg_from_json(text: str) -> dict:
-    cfg = json.loads(text)
-    return {k: tuple(v) if isinstance(v, list) else v for k, v in cfg.items()}
-
-
-def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.description = ("Fine-tune a timm model on a labelled folder (sfw/ and nsfw/ subfolders); writes "
-                          "OUT/best.safetensors, which --model accepts everywhere.")
-    defaults = TrainConfig()
-    parser.add_argument("folder", type=Path, help="labelled folder (e.g. from `python -m bot export-labelled`)")
-    parser.add_argument("--val", type=Path, default=None,
-                        help="a separate labelled validation folder (default: split --val-fraction off FOLDER)")
-    parser.add_argument("--out", type=Path, default=Path("training"), help="output folder (default ./training)")
-    parser.add_argument("--resume", type=Path, default=None, help="continue from OUT/state.pt of an earlier run")
-    parser.add_argument("--model", default=defaults.model,
-                        help=f"starting point: timm name, hf-hub: id or checkpoint (default {defaults.model})")
-    parser.add_argument("--no-pretrained", dest="pretrained", action="store_false",
-                        help="random initial weights (for architectures without offline weights)")
-    for name, kind in (("epochs", int), ("batch_size", int), ("lr", float), ("weight_decay", float),
-                       ("val_fraction", float), ("patience", int), ("input_size", int), ("workers", int),
-                       ("seed", int)):
-        parser.add_argument("--" + name.replace("_", "-"), type=kind, default=getattr(defaults, name),
-                            help=f"default {getattr(defaults, name)}")
-    parser.add_argument("--balance", choices=("sampler", "loss", "none"), default=defaults.balance,
-                        help="class balancing (default: weighted sampler)")
-    parser.add_argument("--no-augment", dest="augment", action="store_false", help="no random crops/flips/jitter")
-    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    parser.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
-                        help="auto: bf16 (or fp16) autocast on CUDA, fp32 on the CPU")
-    parser.add_argument("--no-progress", action="store_true")
-
-
-def run(args: argparse.Namespace) -> int:
-    names = {f for f in TrainConfig.__dataclass_fields__}
-    config = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
     try:
-        items = read_labelled_folder(args.folder)
-        val_items = read_labelled_folder(args.val) if args.val else None
-        result = train(items, config=config, out=args.out, val_items=val_items, resume=args.resume,
-                       progress=not args.no_progress)
+        items = read_labelled_folder(folder)
+        val_items = read_labelled_folder(val) if val else None
+        result = train(items, config=TrainConfig(**config), out=out, val_items=val_items, resume=resume,
+                       progress=not no_progress)
     except (OSError, ValueError, RuntimeError) as e:
         print(f"train: {e}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     print(f"best validation AUC {result.best_auc:.4f} at epoch {result.best_epoch} "
           f"({result.epochs_run} epochs{', stopped early' if result.stopped_early else ''})")
     print(f"checkpoint: {result.checkpoint}  (use --model {result.checkpoint})")
-    return 0
+    return EXIT_OK
+
+
+def _config_arguments() -> tuple:
+    defaults = TrainConfig()
+    numbers = (("epochs", int), ("batch_size", int), ("lr", float), ("weight_decay", float),
+               ("val_fraction", float), ("patience", int), ("input_size", int), ("workers", int), ("seed", int))
+    return (
+        arg("--model", default=defaults.model,
+            help=f"starting point: timm name, hf-hub: id or checkpoint (default {defaults.model})"),
+        arg("--no-pretrained", dest="pretrained", action="store_false",
+            help="random initial weights (for architectures without offline weights)"),
+        *(arg("--" + name.replace("_", "-"), type=kind, default=getattr(defaults, name),
+              help=f"default {getattr(defaults, name)}") for name, kind in numbers),
+        arg("--balance", choices=("sampler", "loss", "none"), default=defaults.balance,
+            help="class balancing (default: weighted sampler)"),
+        arg("--no-augment", dest="augment", action="store_false", help="no random crops/flips/jitter"),
+        arg("--device", default="auto", help="auto | cpu | cuda | cuda:N"),
+        arg("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto",
+            help="auto: bf16 (or fp16) autocast on CUDA, fp32 on the CPU"))
+
+
+COMMAND = Command(
+    "train", train_command, "fine-tune a timm model on a labelled folder",
+    description="Fine-tune a timm model on a labelled folder (sfw/ and nsfw/ subfolders);\n"
+                "writes OUT/best.safetensors, which --model accepts everywhere.",
+    arguments=(
+        arg("folder", type=Path, help="labelled folder (e.g. from `python -m bot export-labelled`)"),
+        arg("--val", type=Path, default=None,
+            help="a separate labelled validation folder (default: split --val-fraction off FOLDER)"),
+        arg("--out", type=Path, default=Path("training"), help="output folder (default ./training)"),
+        arg("--resume", type=Path, default=None, help="continue from OUT/state.pt of an earlier run"),
+        *_config_arguments(),
+        arg("--no-progress", action="store_true")))
