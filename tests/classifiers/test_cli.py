@@ -75,7 +75,8 @@ def test_a_missing_command_module_does_not_break_score(folder, monkeypatch, caps
 
 def test_help_returns_0_and_a_usage_error_returns_2(capsys):
     assert cli.main(["--help"]) == 0
-    assert all(name in capsys.readouterr().out for name in ("score", "evaluate", "train"))
+    out = capsys.readouterr().out
+    assert all(name in out for name in ("score", "evaluate", "train"))
     for command in ("score", "evaluate", "train"):
         assert cli.main([command, "--help"]) == 0
         assert f"usage: python -m classifiers {command}" in capsys.readouterr().out
