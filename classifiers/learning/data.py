@@ -38,6 +38,7 @@ def split_items(items: Sequence[LabelledItem], *, val_fraction: float, seed: int
         train_part += group[n_val:]
     return train_part, val_part
 
+
 class JpegRoundTrip:
     """Encode and decode as JPEG, as the model's inference preprocessing does (open_nsfw: quality 75)."""
 

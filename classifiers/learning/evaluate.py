@@ -120,6 +120,7 @@ REPORT_ARGUMENTS = (
         help="also report this threshold (repeatable), e.g. the one the bot uses now"),
 )
 
+
 COMMAND = Command(
     "evaluate", evaluate_command, "score a labelled folder and write ROC/PR plots and a report",
     description="Score a labelled folder (sfw/ and nsfw/ subfolders, optional manifest.jsonl or\n"
