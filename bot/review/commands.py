@@ -31,7 +31,7 @@ def review(*, settings: Settings, action: str, model_id: str | None = None) -> i
     for problem in report.problems:
         print(f"problem: {problem}", file=sys.stderr)
     if getattr(report, "halted", None):
-        print(f"halted: {report.halted}", file=sys.stderr)
+        print(f"stopped: {report.halted}", file=sys.stderr)
         return EXIT_WIKI
     return EXIT_OK
 
