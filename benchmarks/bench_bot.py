@@ -45,7 +45,7 @@ def import_files(wiki: LocalWiki, directory: Path, *, text: str) -> None:
 
 
 def make_photos(directory: Path, count: int) -> None:
-    from bot.demo import photo
+    from bot.localwiki.demo import photo
 
     directory.mkdir(parents=True, exist_ok=True)
     sources = [photo(n).resize((800, 600)) for n in ("astronaut", "coffee", "chelsea", "rocket")]
@@ -98,7 +98,8 @@ def run(wiki: LocalWiki, root: Path, args) -> None:
     from bot.pipeline import build_scoring
 
     settings = Settings(data_dir=root / "data", lookback_hours=1)
-    pipeline, model_id = build_scoring(settings)
+    scoring = build_scoring(settings)
+    pipeline, model_id = scoring.pipeline, scoring.model_id
     print(f"model {model_id} on {pipeline.classifier.runtime}, batch {pipeline.classifier.batch_size}, "
           f"{os.cpu_count()} CPUs")
     site = pywikibot.Site()
@@ -116,6 +117,7 @@ def throughput(wiki, root, args, *, site, settings, pipeline, model_id) -> None:
     import storage
     from bot.jobs import Bot
     from bot.metadata import file_versions
+    from bot.pipeline import ScoringModel
 
     t = time.perf_counter()
     make_photos(root / "photos", args.files)
@@ -135,7 +137,7 @@ def throughput(wiki, root, args, *, site, settings, pipeline, model_id) -> None:
     peer1 = peer()
     with storage.open_store(None, data_dir=root / "data-e2e") as store:
         bot = Bot(settings.replace(data_dir=root / "data-e2e"), site=site, store=store,
-                  scoring=(pipeline, model_id))
+                  scoring=ScoringModel(pipeline, model_id))
         started = time.perf_counter()
         report = bot.run_pass(review=False)
         e2e = report.score.scored / (time.perf_counter() - started)
@@ -150,6 +152,7 @@ def throughput(wiki, root, args, *, site, settings, pipeline, model_id) -> None:
 def backfill_rss(wiki, root, args, *, site, settings, pipeline, model_id) -> None:
     import storage
     from bot.jobs import Bot
+    from bot.pipeline import ScoringModel
 
     t = time.perf_counter()
     if not (root / "small").exists():  # a --dir from an earlier run has them already
@@ -172,7 +175,7 @@ def backfill_rss(wiki, root, args, *, site, settings, pipeline, model_id) -> Non
         started = time.perf_counter()
         for n in range(args.passes):
             label = model_id if n == 0 else f"{model_id}+pass{n}"  # same model, scores stored apart
-            bot = Bot(settings.replace(data_dir=data), site=site, store=store, scoring=(pipeline, label))
+            bot = Bot(settings.replace(data_dir=data), site=site, store=store, scoring=ScoringModel(pipeline, label))
             while True:
                 ingest = bot.ingest_category("Bench", depth=0, limit=1000)
                 bot.score_pending(on_result=on_result)

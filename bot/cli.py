@@ -1,56 +1,30 @@
 """``python -m bot COMMAND``: pywikibot's global options first, then one keyword-only function per command.
 
-Exit codes (for cron and systemd; see docs/operator.md):
+Exit codes are :mod:`bot.exit_codes` (0 done, 1 some files failed, 2 usage,
+3 locked, 4 database, 5 wiki unavailable, blocked or stopped).
 
-====  ==============================================================
-0     done
-1     done, but some files failed (stored with the reason; retried later)
-2     usage or configuration error
-3     another run holds the lock (this one did nothing)
-4     database unavailable (down, locked, too old)
-5     wiki unavailable, account blocked, or the stop page is set
-====  ==============================================================
-
-Adding a command is one line: a :class:`Command` in :data:`COMMANDS`, or a
-module name in :data:`EXTENSIONS` whose ``COMMANDS`` list is appended.
+Adding a command is one line: a :class:`~bot.commandline.Command` in
+:data:`COMMANDS` here, or in the ``COMMANDS`` list of a command module
+(``bot.review.commands``, ``bot.learning``) that :func:`all_commands` joins.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import logging
 import sys
-from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Sequence
 
+from .commandline import Command, arg
 from .config import Settings, load_settings
+from .exit_codes import EXIT_DATABASE, EXIT_FAILURES, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, EXIT_WIKI
+from .learning import COMMANDS as LEARNING_COMMANDS
+from .review.commands import COMMANDS as REVIEW_COMMANDS
 
-__all__ = ["main", "Command", "arg", "COMMANDS", "EXTENSIONS", "EXIT_OK", "EXIT_FAILURES", "EXIT_USAGE",
+__all__ = ["main", "Command", "arg", "COMMANDS", "all_commands", "EXIT_OK", "EXIT_FAILURES", "EXIT_USAGE",
            "EXIT_LOCKED", "EXIT_DATABASE", "EXIT_WIKI"]
 
-EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_LOCKED, EXIT_DATABASE, EXIT_WIKI = 0, 1, 2, 3, 4, 5
-
 log = logging.getLogger("bot")
-
-
-def arg(*flags: str, **kwargs) -> tuple[tuple[str, ...], dict]:
-    """One ``add_argument`` call, declared as data."""
-    return flags, kwargs
-
-
-@dataclass(frozen=True)
-class Command:
-    """A subcommand: ``function(settings=..., **arguments) -> exit code`` (keyword-only).
-
-    :param wiki: the command talks to the wiki (pywikibot's global options are read first)
-    """
-
-    name: str
-    function: Callable[..., int]
-    help: str
-    arguments: tuple = ()
-    wiki: bool = False
 
 
 # -- the commands -----------------------------------------------------------------
@@ -152,7 +126,7 @@ def db(*, settings: Settings, action: str) -> int:
 
 def demo(*, settings: Settings, keep_running: bool, directory: str | None) -> int:
     """A throwaway local wiki, sample uploads, the bot end to end, and where to look."""
-    from .demo import run_demo
+    from .localwiki.demo import run_demo  # the demo's wiki is no part of the running bot
 
     return run_demo(settings, keep_running=keep_running, directory=directory)
 
@@ -174,9 +148,6 @@ COMMANDS: list[Command] = [
         arg("--keep-running", action="store_true", help="leave the local wiki up (Ctrl-C stops it)"),
         arg("--directory", default=None, help="where the demo wiki lives (default: a temp dir)"))),
 ]
-
-#: modules that add commands through their own ``COMMANDS`` list
-EXTENSIONS: tuple[str, ...] = ("bot.review.commands", "bot.learning")
 
 
 # -- settings overrides shared by every command ------------------------------------
@@ -200,10 +171,8 @@ _SETTING_DESTS = tuple(flags[0][2:].replace("-", "_") for flags, _ in _OVERRIDES
 
 
 def all_commands() -> list[Command]:
-    commands = list(COMMANDS)
-    for name in EXTENSIONS:  # imported here: they import this module
-        commands += importlib.import_module(name).COMMANDS
-    return commands
+    """The commands of this module, then those of the review page and of learning from verdicts."""
+    return [*COMMANDS, *REVIEW_COMMANDS, *LEARNING_COMMANDS]
 
 
 def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
@@ -265,12 +234,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     command: Command = args._command
     if command.wiki:
-        from pywikibot import config as pwb_config
-
+        from .safety import resolve_simulate
         from .site import configure_pywikibot
 
-        if pwb_config.simulate:  # pywikibot's own -simulate counts as ours
-            settings = settings.replace(simulate=True)
+        settings = resolve_simulate(settings)
         configure_pywikibot(settings)
     kwargs = {k: v for k, v in vars(args).items()
               if k not in (*_SETTING_DESTS, "config", "command", "_command")}
@@ -303,6 +270,7 @@ def _dispatch(command: Command, settings: Settings, kwargs: dict) -> int:
     from storage import StorageError
 
     from .lock import LockHeld
+    from .safety import Halted
     from .site import WikiUnavailable
 
     try:
@@ -318,6 +286,9 @@ def _dispatch(command: Command, settings: Settings, kwargs: dict) -> int:
     except StorageError as e:
         print(f"database unavailable: {e}", file=sys.stderr)
         return EXIT_DATABASE
+    except Halted as e:
+        print(f"stopped: {e}", file=sys.stderr)
+        return EXIT_WIKI
     except WikiUnavailable as e:
         print(f"wiki unavailable: {e}", file=sys.stderr)
         return EXIT_WIKI
@@ -329,7 +300,7 @@ def _raise_as_wiki_error(error: Exception) -> None:
     """pywikibot's errors (blocked, unreachable, server errors) during a wiki command are exit 5."""
     from pywikibot.exceptions import Error as PywikibotError
 
-    from .jobs import raise_if_blocked
+    from .safety import raise_if_blocked
     from .site import WikiUnavailable
 
     raise_if_blocked(error)

@@ -1,9 +1,10 @@
 """What the bot does, once: ingest, score, publish, harvest. ``run``, ``serve``, ``backfill``
 and ``score`` are these jobs in different orders and schedules.
 
-:class:`Bot` opens what a job needs lazily (the database, the wiki, the
-classifier), so ``status`` never touches the wiki and ``run`` fails fast with
-the right exit code when one of them is unavailable.
+:class:`Bot` opens each of its three resources (the database, the wiki, the
+classifier) when a job first needs it, so a job that needs no classifier never
+loads one and ``run`` fails fast with the right exit code when one of them is
+unavailable.
 """
 from __future__ import annotations
 
@@ -15,23 +16,15 @@ from pathlib import Path
 
 from .config import Settings
 from .downloads import Downloader
-from .pipeline import LeaseJournal, ScoreReport, ScoringLoop, ThumbnailKeeper, build_scoring, worker_name
-from .review.safety import BLOCK_CODES
-from .site import WikiUnavailable, open_site, stop_reason, user_agent
+from .pipeline import (LeaseJournal, ScoreReport, ScoringModel, ThumbnailKeeper, VersionScorer, build_scoring,
+                       worker_name)
+from .safety import Halted, check, raise_if_blocked
+from .site import WikiUnavailable, open_site, user_agent
 from .sources import CategoryBackfill, ExplicitTitles, IngestReport, UploadLog
 
-__all__ = ["Bot", "PassReport", "raise_if_blocked"]
+__all__ = ["Bot", "PassReport"]
 
 log = logging.getLogger(__name__)
-
-
-
-def raise_if_blocked(error: BaseException) -> None:
-    """Turn pywikibot's "you are blocked" errors into :class:`WikiUnavailable`."""
-    from pywikibot.exceptions import APIError
-
-    if isinstance(error, APIError) and error.code in BLOCK_CODES:
-        raise WikiUnavailable(f"the bot's account is blocked: {error}") from error
 
 
 @dataclass
@@ -76,61 +69,74 @@ def _short(report) -> str:
 
 
 class Bot:
-    """The bot's resources, opened on first use; inject ``site``, ``store`` or ``scoring`` in tests.
+    """The jobs (ingest, score, publish, harvest) over three resources, each opened on first use.
 
-    :param scoring: a ``(ScoringPipeline, model_id)`` pair; built from the settings when None
+    Resources, one attribute each; pass one in to use it instead (tests do):
+
+    - :attr:`store`: the database (:class:`storage.Store`), closed by :meth:`close`;
+    - :attr:`site`: the wiki (a logged-in pywikibot site);
+    - :attr:`scoring`: the classifier (:class:`bot.pipeline.ScoringModel`).
+
     :param stop: set to stop claiming new work (SIGTERM in ``serve``)
     :param journal: where a lock holder notes its leases (``RunLock.journal_path``)
     """
 
-    def __init__(self, settings: Settings, *, site=None, store=None, scoring=None,
+    def __init__(self, settings: Settings, *, site=None, store=None, scoring: ScoringModel | None = None,
                  stop: threading.Event | None = None, journal: str | Path | None = None) -> None:
         self.settings = settings
-        self._site = site
-        self._store = store
-        self._scoring = scoring
+        self._given_site, self._given_store, self._given_scoring = site, store, scoring
         self.stop = stop or threading.Event()
         self.worker = worker_name()
         self.journal = LeaseJournal(journal) if journal else None
 
-    # -- resources ---------------------------------------------------------------
+    # -- resources, each opened on first use ----------------------------------------
     @cached_property
     def store(self):
+        """The database: :func:`storage.open_store` of ``settings.database_url`` (SQLite in
+        ``data_dir`` when None), migrations applied.
+
+        :raises storage.StorageError: the database is down, locked or too old
+        """
         import storage
 
-        if self._store is None:
-            self._store = storage.open_store(self.settings.database_url, data_dir=Path(self.settings.data_dir))
-        return self._store
+        if self._given_store is not None:
+            return self._given_store
+        return storage.open_store(self.settings.database_url, data_dir=Path(self.settings.data_dir))
 
     @cached_property
     def site(self):
-        return open_site(self.settings, site=self._site)
+        """The wiki: pywikibot's site from ``user-config.py`` (or the one given), logged in, with
+        the bot's User-Agent.
+
+        :raises WikiUnavailable: the wiki does not answer or the login fails
+        """
+        return open_site(self.settings, site=self._given_site)
 
     @cached_property
-    def scoring(self):
-        if self._scoring is None:
-            self._scoring = build_scoring(self.settings)
-        return self._scoring
+    def scoring(self) -> ScoringModel:
+        """The classifier: :func:`bot.pipeline.build_scoring` of the settings (or the one given)."""
+        return self._given_scoring or build_scoring(self.settings)
 
     @property
     def model_id(self) -> str:
-        return self.scoring[1]
+        """The id the classifier's scores are stored under (``name@hash``)."""
+        return self.scoring.model_id
 
     def close(self) -> None:
-        if "store" in self.__dict__ and self._store is not None:
-            self._store.close()
+        """Close the database if a job opened (or used) it."""
+        if "store" in self.__dict__:
+            self.store.close()
 
     # -- checks ------------------------------------------------------------------
     def check_wiki(self) -> None:
-        """:raises WikiUnavailable: blocked account or a non-empty stop page"""
+        """:raises Halted: blocked account or a non-empty stop page (:mod:`bot.safety`)
+        :raises WikiUnavailable: the wiki could not be read"""
         from pywikibot.exceptions import Error as PywikibotError
 
         try:
-            reason = stop_reason(self.site, self.settings)
+            check(self.site, self.settings)
         except PywikibotError as e:
             raise WikiUnavailable(f"cannot read the wiki: {e}") from e
-        if reason:
-            raise WikiUnavailable(reason)
 
     # -- jobs --------------------------------------------------------------------
     def ingest_uploads(self) -> IngestReport:
@@ -146,17 +152,16 @@ class Bot:
 
     def score_pending(self, *, limit: int | None = None, progress: bool = False,
                       on_result=None) -> ScoreReport:
-        pipeline, model_id = self.scoring
         downloader = Downloader(self.settings, user_agent=user_agent(self.site),
                                 tmp_dir=Path(self.settings.data_dir) / "tmp")
-        total = self.store.status(model_id).pending if progress else None
-        loop = ScoringLoop(self.store, self.settings, scoring=pipeline, model_id=model_id,
-                           downloader=downloader, site=self.site, worker=self.worker, stop=self.stop,
-                           progress=progress, on_result=on_result, journal=self.journal,
-                           thumbs=ThumbnailKeeper(Path(self.settings.data_dir) / "thumbs",
-                                                  max_files=self.settings.keep_flagged_thumbs))
+        total = self.store.status(self.model_id).pending if progress else None
+        scorer = VersionScorer(self.store, self.settings, scoring=self.scoring,
+                               downloader=downloader, site=self.site, worker=self.worker, stop=self.stop,
+                               progress=progress, on_result=on_result, journal=self.journal,
+                               thumbs=ThumbnailKeeper(Path(self.settings.data_dir) / "thumbs",
+                                                      max_files=self.settings.keep_flagged_thumbs))
         try:
-            return loop.run(limit=limit, total=total)
+            return scorer.run(limit=limit, total=total)
         finally:
             downloader.close()
 
@@ -177,10 +182,10 @@ class Bot:
         try:
             outcome = function(self.site, self.store, self.settings, **kwargs)
         except Exception as e:
-            raise_if_blocked(e)
+            raise_if_blocked(e, self.site)
             raise
         if getattr(outcome, "halted", None):  # stop page or block seen while editing
-            raise WikiUnavailable(f"{name}: {outcome.halted}")
+            raise Halted(f"{name}: {outcome.halted}")
         return outcome
 
     def run_pass(self, *, review: bool = True) -> PassReport:

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .cli import EXIT_OK, EXIT_USAGE, Command, arg
+from .commandline import Command, arg
 from .config import Settings
+from .exit_codes import EXIT_OK, EXIT_USAGE
 
 __all__ = ["COMMANDS", "ExportedSet", "export_labelled", "observed_uploads_per_day", "kept_thumbnail",
            "export_labelled_command", "evaluate_command", "train_command"]

@@ -1,4 +1,4 @@
-"""The scoring loop: claim -> download -> decode, sample, infer (classifiers) -> store.
+"""Scoring pending file versions: claim -> download -> decode, sample, infer (classifiers) -> store.
 
 The stages overlap: a thread pool downloads up to ``2 * batch_size`` files
 ahead while :class:`classifiers.ScoringPipeline` decodes and scores, and
@@ -17,7 +17,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from storage.records import ScoreIn
 
@@ -26,7 +26,10 @@ from .downloads import Download, Downloader, DownloadError
 from .memory import release_free_memory
 from .metadata import video_derivatives
 
-__all__ = ["ScoreReport", "ScoringLoop", "build_scoring", "to_score_record", "ThumbnailKeeper",
+if TYPE_CHECKING:
+    from classifiers import ScoringPipeline
+
+__all__ = ["ScoreReport", "VersionScorer", "ScoringModel", "build_scoring", "to_score_record", "ThumbnailKeeper",
            "LeaseJournal", "worker_name"]
 
 log = logging.getLogger(__name__)
@@ -58,8 +61,22 @@ class ScoreReport:
                 f"{self.downloaded_bytes / 2**20:.1f} MiB in {self.seconds:.1f} s ({rate:.1f} files/s)")
 
 
-def build_scoring(settings: Settings):
-    """The classifier and its :class:`classifiers.ScoringPipeline` as the settings describe them."""
+@dataclass(frozen=True)
+class ScoringModel:
+    """A loaded classifier ready to score files, and the id its scores are stored under.
+
+    :param pipeline: a :class:`classifiers.ScoringPipeline` (anything with ``score(items)``
+        yielding one ``FileResult`` per ``(key, bytes | path)`` item)
+    :param model_id: ``name@<12 hex of the weights' sha256>``, the key of stored scores
+    """
+
+    pipeline: ScoringPipeline
+    model_id: str
+
+
+def build_scoring(settings: Settings) -> ScoringModel:
+    """The classifier in a :class:`classifiers.ScoringPipeline`, as the settings describe them
+    (``model``, ``runtime``, ``batch_size``, ``frames``, size caps, voting rule and threshold)."""
     from classifiers import ScoringPipeline, load_classifier
     from classifiers.media import MediaLimits
     from classifiers.voting import VotingPolicy
@@ -68,7 +85,8 @@ def build_scoring(settings: Settings):
     limits = MediaLimits(max_bytes=max(settings.max_image_bytes, settings.max_video_bytes))
     voting = VotingPolicy(threshold=settings.threshold, rule=settings.vote_rule,
                           quorum=settings.quorum, k=settings.vote_k)
-    return ScoringPipeline(clf, frames=settings.frames, limits=limits, voting=voting), clf.model_id
+    return ScoringModel(ScoringPipeline(clf, frames=settings.frames, limits=limits, voting=voting),
+                        clf.model_id)
 
 
 def to_score_record(result) -> ScoreIn:
@@ -157,11 +175,11 @@ class LeaseJournal:
         self.path.unlink(missing_ok=True)
 
 
-class ScoringLoop:
-    """Scores every pending version the store hands out for ``model_id``.
+class VersionScorer:
+    """Scores every pending file version the store hands out for ``scoring.model_id``, in
+    overlapping rounds: claim a batch, download it, score it, store the results.
 
-    :param scoring: a :class:`classifiers.ScoringPipeline` (anything with ``score(items)``
-        yielding one ``FileResult`` per ``(key, bytes | path)`` item)
+    :param scoring: the :class:`ScoringModel` to score with
     :param site: used for batched ``videoinfo`` lookups (smallest ready transcode); may be None
     :param stop: set it (SIGTERM) to stop claiming; claimed work is finished and stored
     :param progress: show a tqdm bar (backfills)
@@ -170,15 +188,15 @@ class ScoringLoop:
     :param on_result: called with ``(PendingVersion, FileResult)`` after each stored score
     """
 
-    def __init__(self, store, settings: Settings, *, scoring, model_id: str, downloader: Downloader,
+    def __init__(self, store, settings: Settings, *, scoring: ScoringModel, downloader: Downloader,
                  site=None, worker: str | None = None, stop: threading.Event | None = None,
                  progress: bool = False, lease_seconds: int = 900,
                  thumbs: ThumbnailKeeper | None = None, on_result=None,
                  journal: LeaseJournal | None = None) -> None:
         self.store = store
         self.settings = settings
-        self.scoring = scoring
-        self.model_id = model_id
+        self.pipeline = scoring.pipeline
+        self.model_id = scoring.model_id
         self.downloader = downloader
         self.site = site
         self.worker = worker or worker_name()
@@ -292,7 +310,7 @@ class ScoringLoop:
         try:
             with ThreadPoolExecutor(max(1, self.settings.download_concurrency),
                                     thread_name_prefix="download") as pool:
-                for result in self.scoring.score(self._items(pool, limit, report)):
+                for result in self.pipeline.score(self._items(pool, limit, report)):
                     self._record_failures(report, bar)
                     self._record(result, report)
                     bar.update(1)

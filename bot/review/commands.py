@@ -1,13 +1,14 @@
 """``python -m bot review publish|harvest``: one step of the review loop by hand.
 
-``bot.cli`` finds :data:`COMMANDS` here (its ``EXTENSIONS``).
+``bot.cli`` joins :data:`COMMANDS` here to its own.
 """
 from __future__ import annotations
 
 import sys
 
-from bot.cli import EXIT_OK, EXIT_WIKI, Command, arg
+from bot.commandline import Command, arg
 from bot.config import Settings
+from bot.exit_codes import EXIT_OK, EXIT_WIKI
 
 __all__ = ["COMMANDS", "review"]
 
@@ -30,7 +31,7 @@ def review(*, settings: Settings, action: str, model_id: str | None = None) -> i
     for problem in report.problems:
         print(f"problem: {problem}", file=sys.stderr)
     if getattr(report, "halted", None):
-        print(f"halted: {report.halted}", file=sys.stderr)
+        print(f"stopped: {report.halted}", file=sys.stderr)
         return EXIT_WIKI
     return EXIT_OK
 

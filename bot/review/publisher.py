@@ -30,11 +30,12 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.metadata import batch_size, chunks
+from bot.safety import Halted
 
+from .edits import EditGuard
 from .onwiki_config import effective_settings
 from .page import (ENTRY_TEMPLATE, EntryData, ReviewPage, append_to_archive, archive_page_text,
                    new_page_text, parse_entries)
-from .safety import EditGuard, Halted
 
 __all__ = ["PublishReport", "publish_review", "MAX_ATTEMPTS"]
 

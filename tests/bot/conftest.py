@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from bot.config import Settings
-from bot.demo import animated_gif, photo, webm_video  # noqa: F401 (re-exported for the tests)
+from bot.localwiki.demo import animated_gif, photo, webm_video  # noqa: F401 (re-exported for the tests)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -55,11 +55,11 @@ def queued_titles(store, model_id):
 
 
 def test_walk_breadth_first_with_cycle_and_depth(category_tree, site, store, settings, scoring):
-    report = CategoryBackfill(site, store, settings, category="Animals", model_id=scoring[1],
+    report = CategoryBackfill(site, store, settings, category="Animals", model_id=scoring.model_id,
                               depth=2).ingest()
     expected = sorted(t for c in ("Animals", "Cats", "Kittens") for t in category_tree[c])
     assert report.done and report.categories == 3  # Animals, Cats, Kittens; the cycle ends nothing
-    assert queued_titles(store, scoring[1]) == expected
+    assert queued_titles(store, scoring.model_id) == expected
 
 
 class CrashingStore:
@@ -82,28 +82,28 @@ def test_crash_resumes_where_it_stopped(category_tree, site, store, settings, sc
     settings = settings.replace(batch_size=1)
     crashing = CrashingStore(store, crash_at=3)
     with pytest.raises(KeyboardInterrupt):
-        CategoryBackfill(site, crashing, settings, category="Category:Animals", model_id=scoring[1],
+        CategoryBackfill(site, crashing, settings, category="Category:Animals", model_id=scoring.model_id,
                          depth=5).ingest()
     state = store.get_cursor("category:Category:Animals")
     assert state and not state["done"]
-    report = CategoryBackfill(site, store, settings, category="Animals", model_id=scoring[1],
+    report = CategoryBackfill(site, store, settings, category="Animals", model_id=scoring.model_id,
                               depth=5).ingest()
     assert report.done
     everything = sorted(t for ts in category_tree.values() for t in ts)
-    assert queued_titles(store, scoring[1]) == everything
+    assert queued_titles(store, scoring.model_id) == everything
 
 
 def test_limit_then_resume_then_skip_scored(category_tree, site, store, settings, scoring):
-    first = CategoryBackfill(site, store, settings, category="Animals", model_id=scoring[1],
+    first = CategoryBackfill(site, store, settings, category="Animals", model_id=scoring.model_id,
                              depth=1, limit=3).ingest()
     assert first.added == 3 and not first.done
-    rest = CategoryBackfill(site, store, settings, category="Animals", model_id=scoring[1],
+    rest = CategoryBackfill(site, store, settings, category="Animals", model_id=scoring.model_id,
                             depth=1).ingest()
     assert rest.done and rest.added == 1  # Animals (2) + Cats (2), none twice
     bot = Bot(settings, site=site, store=store, scoring=scoring)
     assert bot.score_pending().scored == 4
     # A new walk over a scored tree queues nothing new.
-    again = CategoryBackfill(site, store, settings, category="Animals", model_id=scoring[1],
+    again = CategoryBackfill(site, store, settings, category="Animals", model_id=scoring.model_id,
                              depth=1).ingest()
     assert again.added == 0 and again.already_scored == 4
 

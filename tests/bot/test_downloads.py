@@ -10,7 +10,7 @@ import pytest
 import storage
 from bot.downloads import Downloader, DownloadError
 from bot.metadata import Derivative
-from bot.pipeline import ScoringLoop, ThumbnailKeeper
+from bot.pipeline import ThumbnailKeeper, VersionScorer
 from storage.records import FileVersionIn, PendingVersion
 
 from .conftest import jpeg_bytes, photo
@@ -164,12 +164,12 @@ def test_failures_are_stored_and_retried_with_backoff(host, settings, tmp_path, 
             FileVersionIn(page_id=i, title=f"File:{name}", sha1=f"{i:040x}", media_type="bitmap",
                           thumb_url=host.url(f"/{name}"))
             for i, name in enumerate(("ok.jpg", "flaky.jpg", "gone.jpg"), start=1)])
-        pipeline, model_id = scoring
+        model_id = scoring.model_id
 
         def loop():
-            return ScoringLoop(store, settings, scoring=pipeline, model_id=model_id,
-                               downloader=downloader(settings, tmp_path),
-                               thumbs=ThumbnailKeeper(tmp_path / "thumbs"))
+            return VersionScorer(store, settings, scoring=scoring,
+                                 downloader=downloader(settings, tmp_path),
+                                 thumbs=ThumbnailKeeper(tmp_path / "thumbs"))
 
         first = loop().run()
         assert (first.scored, first.failed) == (1, 2)
@@ -190,10 +190,9 @@ def test_concurrency_to_the_media_host_is_bounded(host, settings, tmp_path, scor
         store.add_file_versions([FileVersionIn(page_id=i + 1, title=f"File:{i}.jpg", sha1=f"{i + 1:040x}",
                                                media_type="bitmap", thumb_url=host.url(f"/{i}.jpg"))
                                  for i in range(8)])
-        pipeline, model_id = scoring
-        report = ScoringLoop(store, settings, scoring=pipeline, model_id=model_id,
-                             downloader=downloader(settings, tmp_path),
-                             thumbs=ThumbnailKeeper(tmp_path / "thumbs")).run()
+        report = VersionScorer(store, settings, scoring=scoring,
+                               downloader=downloader(settings, tmp_path),
+                               thumbs=ThumbnailKeeper(tmp_path / "thumbs")).run()
     assert report.scored == 8
     assert host.max_active == settings.download_concurrency == 2
 

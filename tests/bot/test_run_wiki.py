@@ -48,7 +48,7 @@ def test_run_scores_uploads_overwrites_once(wiki, site, store, settings, scoring
     report = again.run_pass(review=False)
     assert report.ingest[0].added == 1
     assert report.score.scored == 1
-    status = store.status(scoring[1])
+    status = store.status(scoring.model_id)
     assert status.versions == 6 and status.scored == 6 and status.pending == 0
     new_cursor = store.get_cursor("uploadlog")
     assert (new_cursor["timestamp"], new_cursor["logid"]) > (cursor["timestamp"], cursor["logid"])
@@ -103,7 +103,7 @@ def test_hidden_and_deleted_entries_are_skipped(wiki, site, store, settings, sco
     assert report.added == 4
     cursor = store.get_cursor("uploadlog")
     assert cursor["logid"] == max(e["logid"] for e in entries) + 1000  # passed, not stuck on it
-    titles = {v.title for v in store.claim(scoring[1], worker="t", limit=10)}
+    titles = {v.title for v in store.claim(scoring.model_id, worker="t", limit=10)}
     assert names["chelsea.jpg"] not in titles and len(titles) == 4
 
 
@@ -132,4 +132,4 @@ def test_moved_file_is_found_under_its_new_title(wiki, site, store, settings, sc
             reason="better name", token=sam.token())
     report = UploadLog(site, store, settings).ingest()
     assert report.added == 1 and report.missing == 0
-    assert [v.title for v in store.claim(scoring[1], worker="t", limit=5)] == ["File:Rocket new name.jpg"]
+    assert [v.title for v in store.claim(scoring.model_id, worker="t", limit=5)] == ["File:Rocket new name.jpg"]

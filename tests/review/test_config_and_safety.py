@@ -5,7 +5,8 @@ import pytest
 
 from bot.config import ONWIKI_KEYS, Settings
 from bot.review.onwiki_config import _VALIDATORS, OnwikiConfig, apply_config, parse_config
-from bot.review.safety import EditRate, simulate_path, stop_page_says_stop
+from bot.review.edits import EditRate
+from bot.safety import simulate_path, stop_page_says_stop
 
 GOOD = """Settings of the bot. Edit the JSON below.
 <syntaxhighlight lang="json">
@@ -87,7 +88,7 @@ def test_simulate_path_is_one_file_per_page(tmp_path):
 
 
 def test_the_edit_rate_is_shared_by_every_publish_in_a_process():
-    from bot.review.safety import EditGuard, shared_rate
+    from bot.review.edits import EditGuard, shared_rate
 
     settings = Settings(max_edits_per_minute=5.0)
     assert EditGuard(None, settings).rate is EditGuard(None, settings).rate is shared_rate(5.0)

@@ -11,8 +11,9 @@ import pytest
 
 from bot.review import harvest_verdicts, publish_review
 from bot.review.page import MAIN_SECTION, ReviewPage, parse_entries
-from bot.review import safety
-from bot.review.safety import EditGuard, simulate_path
+from bot import safety
+from bot.review.edits import EditGuard
+from bot.safety import simulate_path
 
 from .conftest import MODEL, add_flagged
 

@@ -24,11 +24,11 @@ from pathlib import Path
 
 import requests
 
-__all__ = ["LocalWiki", "WikiUser", "WikiUnavailable", "MEDIAWIKI_DIR"]
+__all__ = ["LocalWiki", "WikiUser", "LocalWikiError", "MEDIAWIKI_DIR", "free_port"]
 
 MEDIAWIKI_DIR = Path("/usr/share/mediawiki")
 
-# Accounts every local wiki has: name -> (password, groups)
+# Accounts every local wiki has (all with PASSWORD): the bot, the admin, and USERS by name -> groups
 ADMIN = "Admin"
 BOT = "NsfwBot"
 BOT_APP = "nsfwbot"
@@ -41,73 +41,17 @@ USERS: dict[str, tuple[str, ...]] = {
     "Sam": ("sysop",),           # an administrator
 }
 
-_EXTRA_SETTINGS = """
-# --- commons-nsfw-bot local wiki ---
-$wgUploadDirectory = "{dir}/images";
-$wgUploadPath = "/images";
-$wgTmpDirectory = "{dir}/tmp";
-$wgCacheDirectory = "{dir}/cache";
-$wgEnableUploads = true;
-$wgFileExtensions = [ 'png', 'gif', 'jpg', 'jpeg', 'webp', 'svg', 'webm', 'ogv', 'ogg', 'oga',
-                      'mpg', 'mpeg', 'pdf', 'tif', 'tiff' ];
-$wgStrictFileExtensions = false;
-$wgVerifyMimeType = true;
-$wgMaxUploadSize = 100 * 1024 * 1024;
-$wgUseImageMagick = true;
-$wgImageMagickConvertCommand = '/usr/bin/convert';
-$wgSVGConverter = 'rsvg';
-$wgEnableEmail = false;
-$wgEnableUserEmail = false;
-# Thumbnails are rendered on first request by thumb_handler.php, as on Commons.
-$wgGenerateThumbnailOnParse = false;
-$wgThumbnailEpoch = '20000101000000';
-$wgGroupPermissions['*']['noratelimit'] = true;
-$wgGroupPermissions['*']['createaccount'] = false;
-$wgGroupPermissions['patroller']['patrol'] = true;
-$wgGroupPermissions['patroller']['autopatrol'] = true;
-$wgUseRCPatrol = true;
-$wgUseFilePatrol = true;
-$wgShowExceptionDetails = true;
-$wgDebugLogFile = "{dir}/debug.log";
-$wgDebugLogGroups = [];
-$wgJobRunRate = 0;
-$wgLogos = [ '1x' => "$wgResourceBasePath/resources/assets/change-your-logo.svg" ];
-"""
-
-# PHP's built-in server needs a router: serve uploaded files from our images/,
-# hand missing thumbnails to MediaWiki's 404 handler, everything else to MediaWiki.
-_ROUTER = r"""<?php
-$path = urldecode(parse_url($_SERVER['REQUEST_URI'], PHP_URL_PATH));
-if (strpos($path, '/images/') === 0) {
-    $file = '%(dir)s' . $path;
-    if (is_file($file)) {
-        $types = ['jpg' => 'image/jpeg', 'jpeg' => 'image/jpeg', 'png' => 'image/png',
-                  'gif' => 'image/gif', 'webp' => 'image/webp', 'svg' => 'image/svg+xml',
-                  'webm' => 'video/webm', 'ogv' => 'video/ogg', 'ogg' => 'application/ogg',
-                  'mpg' => 'video/mpeg', 'mpeg' => 'video/mpeg', 'pdf' => 'application/pdf',
-                  'tif' => 'image/tiff', 'tiff' => 'image/tiff'];
-        $ext = strtolower(pathinfo($file, PATHINFO_EXTENSION));
-        header('Content-Type: ' . ($types[$ext] ?? 'application/octet-stream'));
-        header('Content-Length: ' . filesize($file));
-        readfile($file);
-        return true;
-    }
-    if (strpos($path, '/images/thumb/') === 0) {
-        require '%(mw)s/thumb_handler.php';
-        return true;
-    }
-    http_response_code(404);
-    return true;
-}
-return false;
-"""
+#: PHP of the wiki: LocalSettings.php additions, and the built-in server's router
+SETTINGS_PHP = Path(__file__).with_name("settings.php")
+ROUTER_PHP = Path(__file__).with_name("router.php")
 
 
-class WikiUnavailable(RuntimeError):
+class LocalWikiError(RuntimeError):
     """The local wiki cannot be installed or started (MediaWiki or PHP missing, port busy...)."""
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (the OS picks it; someone may take it before we do)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -214,23 +158,25 @@ class LocalWiki:
             done = subprocess.run(["php", *args], cwd=MEDIAWIKI_DIR, env=self._env(),
                                   capture_output=True, text=True, timeout=120)
         except FileNotFoundError as e:
-            raise WikiUnavailable("php is not installed: run scripts/setup") from e
+            raise LocalWikiError("php is not installed: run scripts/setup") from e
         if done.returncode:
-            raise WikiUnavailable(f"php {' '.join(args[:1])} failed:\n{done.stdout}\n{done.stderr}")
+            raise LocalWikiError(f"php {' '.join(args[:1])} failed:\n{done.stdout}\n{done.stderr}")
         return done.stdout
 
     def install(self) -> None:
         if not (MEDIAWIKI_DIR / "maintenance" / "install.php").exists():
-            raise WikiUnavailable("Debian's mediawiki package is not installed: run scripts/setup")
+            raise LocalWikiError("Debian's mediawiki package is not installed: run scripts/setup")
         for sub in ("data", "images", "tmp", "cache"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         self._php("maintenance/install.php", "--dbtype", "sqlite",
                   "--dbpath", str(self.dir / "data"), "--dbname", "testwiki",
                   "--server", self.base_url, "--scriptpath", "", "--confpath", str(self.dir),
                   "--lang", "en", "--skins", "Vector", "--pass", PASSWORD, "TestWiki", ADMIN)
+        # settings.php without its "<?php" line: LocalSettings.php is PHP already
+        additions = SETTINGS_PHP.read_text().split("\n", 1)[1]
         with open(self.settings_file, "a") as f:
-            f.write(_EXTRA_SETTINGS.format(dir=self.dir))
-        (self.dir / "router.php").write_text(_ROUTER % {"dir": self.dir, "mw": MEDIAWIKI_DIR})
+            f.write("\n" + additions)
+        shutil.copyfile(ROUTER_PHP, self.dir / "router.php")
         self._php("maintenance/createAndPromote.php", "--bot", BOT, PASSWORD)
         self._php("maintenance/createBotPassword.php", "--appid", BOT_APP, "--grants",
                   "basic,highvolume,editpage,createeditmovepage,uploadfile,uploadeditmovefile,patrol",
@@ -263,7 +209,7 @@ class LocalWiki:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._server.poll() is not None:
-                raise WikiUnavailable(f"php server exited; see {self.dir / 'server.log'}")
+                raise LocalWikiError(f"php server exited; see {self.dir / 'server.log'}")
             try:
                 r = requests.get(self.api_url, params={"action": "query", "meta": "siteinfo",
                                                        "format": "json"}, timeout=5)
@@ -273,7 +219,7 @@ class LocalWiki:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise WikiUnavailable(f"wiki on port {self.port} did not answer within 30 s")
+        raise LocalWikiError(f"wiki on port {self.port} did not answer within 30 s")
 
     def stop(self) -> None:
         if self._server and self._server.poll() is None:

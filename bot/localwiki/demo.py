@@ -24,7 +24,10 @@ from urllib.parse import quote
 import numpy as np
 from PIL import Image
 
-from .config import Settings
+from bot.config import Settings
+from bot.exit_codes import EXIT_WIKI
+
+from . import LocalWiki, LocalWikiError
 
 __all__ = ["run_demo", "DEMO_THRESHOLD", "photo", "animated_gif", "webm_video", "upload_samples"]
 
@@ -97,9 +100,6 @@ def _banner(text: str) -> None:
 
 
 def run_demo(settings: Settings, *, keep_running: bool = False, directory: str | None = None) -> int:
-    from .cli import EXIT_WIKI
-    from .localwiki import LocalWiki, WikiUnavailable
-
     root = Path(directory or tempfile.mkdtemp(prefix="nsfwbot-demo-")).resolve()
     root.mkdir(parents=True, exist_ok=True)
     threshold = DEMO_THRESHOLD if settings.threshold == Settings().threshold else settings.threshold
@@ -107,7 +107,7 @@ def run_demo(settings: Settings, *, keep_running: bool = False, directory: str |
     try:
         started = time.monotonic()
         wiki = LocalWiki.create(root / "wiki")
-    except WikiUnavailable as e:
+    except LocalWikiError as e:
         print(f"cannot start the local wiki: {e}", file=sys.stderr)
         return EXIT_WIKI
     try:
