@@ -15,6 +15,8 @@ import logging
 import sys
 from typing import Sequence
 
+from classifiers import commandline
+
 from .commandline import Command, arg
 from .config import Settings, load_settings
 from .exit_codes import EXIT_DATABASE, EXIT_FAILURES, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, EXIT_WIKI
@@ -180,19 +182,12 @@ def build_parser(commands: list[Command]) -> argparse.ArgumentParser:
     for flags, kwargs in _OVERRIDES:
         # SUPPRESS: an option given before the command is not reset by the subcommand's parser
         common.add_argument(*flags, **{**kwargs, "default": argparse.SUPPRESS})
-    parser = argparse.ArgumentParser(
-        prog="python -m bot", parents=[common],
+    return commandline.build_parser(
+        commands, prog="python -m bot", parents=[common],
         description="Advisory NSFW review bot for Wikimedia Commons. pywikibot's global options "
                     "(-simulate, -dir:PATH, -user:NAME, ...) are accepted too.",
         epilog="exit codes: 0 ok, 1 some files failed, 2 usage/config error, 3 locked, "
                "4 database unavailable, 5 wiki unavailable/blocked/stop page")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in commands:
-        p = sub.add_parser(command.name, help=command.help, description=command.help, parents=[common])
-        for flags, kwargs in command.arguments:
-            p.add_argument(*flags, **kwargs)
-        p.set_defaults(_command=command)
-    return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -232,15 +227,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, KeyError, TypeError, ValueError) as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return EXIT_USAGE
-    command: Command = args._command
+    command: Command = args._command  # set by commandline.build_parser
     if command.wiki:
         from .safety import resolve_simulate
         from .site import configure_pywikibot
 
         settings = resolve_simulate(settings)
         configure_pywikibot(settings)
-    kwargs = {k: v for k, v in vars(args).items()
-              if k not in (*_SETTING_DESTS, "config", "command", "_command")}
+    kwargs = commandline.command_arguments(args, exclude=(*_SETTING_DESTS, "config"))
     return _dispatch(command, settings, kwargs)
 
 

@@ -1,32 +1,26 @@
-"""A subcommand declared as data: :class:`Command` and :func:`arg`.
+"""A bot subcommand declared as data: the one command style of the project, plus ``wiki``.
 
-``bot.cli`` turns a list of commands into argparse subparsers; command modules
-(``bot.review.commands``, ``bot.learning``) declare their own ``COMMANDS``
-with these two names and never import ``bot.cli``.
+The generic pieces (:func:`arg`, the parser builder) live in
+:mod:`classifiers.commandline`, so ``python -m bot`` and ``python -m classifiers``
+declare and parse commands the same way. Command modules (``bot.review.commands``,
+``bot.learning``) declare their own ``COMMANDS`` with these names and never
+import ``bot.cli``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+
+from classifiers.commandline import Command as _Command
+from classifiers.commandline import arg
 
 __all__ = ["Command", "arg"]
 
 
-def arg(*flags: str, **kwargs) -> tuple[tuple[str, ...], dict]:
-    """One ``add_argument`` call, declared as data: ``(flags, keyword arguments)``."""
-    return flags, kwargs
-
-
 @dataclass(frozen=True)
-class Command:
+class Command(_Command):
     """A subcommand: ``function(settings=..., **arguments) -> exit code`` (keyword-only).
 
-    :param arguments: :func:`arg` declarations of the command's own options
     :param wiki: the command talks to the wiki (pywikibot's global options are read first)
     """
 
-    name: str
-    function: Callable[..., int]
-    help: str
-    arguments: tuple = ()
     wiki: bool = False
