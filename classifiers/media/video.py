@@ -107,6 +107,9 @@ class _Sampler:
         self.rate = float(rate) if rate and 0 < float(rate) < 1000 else None
         #: an MPEG elementary stream has no timestamps: FFmpeg guesses them
         self.timestamps = container.format.name != "mpegvideo"
+        #: display-matrix turns, read from the first kept frame (like ffmpeg's autorotate,
+        #: configured once per stream)
+        self.transposes: list | None = None
 
     def duration(self) -> float | None:
         """Seconds from the stream, the container, or frame count / frame rate; None if unknown."""
@@ -344,9 +347,9 @@ class _Sampler:
             w, h = max(1, round(w * scale)), max(1, round(h * scale))
         image = frame.to_image(width=w, height=h)
         # upright as FFmpeg, browsers and TimedMediaHandler show it (orientation.py)
-        matrix = next((bytes(sd) for sd in frame.side_data
-                       if sd.type == av.sidedata.sidedata.Type.DISPLAYMATRIX), None)
-        image = apply_transposes(image, display_matrix_transposes(matrix))
+        if self.transposes is None:
+            self.transposes = _display_transposes(frame)
+        image = apply_transposes(image, self.transposes)
         rel = None if t is None else round(t - self.start, 6)
         return Frame(image, self._index(rel) if index is None else index, rel)
 
@@ -367,6 +370,20 @@ class _Budget(Exception):
     def __init__(self, message: str, kind: str = "frame-limit") -> None:
         super().__init__(message)
         self.kind = kind
+
+
+def _display_transposes(frame) -> list:
+    """The transposes of ``frame``'s display matrix (none without one).
+
+    Read once per file: PyAV's side-data objects refer back to their frame, a
+    cycle that keeps each decoded (full-size) frame alive until the garbage
+    collector runs; per frame that added ~230 MB of peak RSS on 1080p.
+    """
+    matrix = None
+    for data in frame.side_data:
+        if data.type == av.sidedata.sidedata.Type.DISPLAYMATRIX:
+            matrix = bytes(data)
+    return display_matrix_transposes(matrix)
 
 
 def _classify(e: Exception, stage: str) -> MediaError:
