@@ -14,7 +14,8 @@ from pathlib import Path
 
 from .limits import ERROR_KINDS, DecodedMedia, Deadline, Frame, MediaError, MediaLimits
 from .sniffing import HEAD_BYTES, Sniffed, sniff
-from .stills import DEFAULT_BACKGROUND, decode_still, open_image
+from .stills import (DEFAULT_BACKGROUND, decode_still, is_metadata_refusal, open_image,
+                     png_without_metadata)
 
 __all__ = ["read_frames", "DecodedMedia", "Frame", "MediaError", "MediaLimits",
            "ERROR_KINDS", "DEFAULT_BACKGROUND", "sniff", "Sniffed"]
@@ -57,8 +58,17 @@ def read_frames(source: str | os.PathLike | bytes, *, frames: int = 16,
             from .video import sample_video
             return sample_video(source, sniffed.format, frames=frames, limits=limits,
                                 decode_size=decode_size, deadline=deadline)
-        return _read_image(source, sniffed.format, frames=frames, limits=limits,
-                           decode_size=decode_size, background=background, deadline=deadline)
+        try:
+            return _read_image(source, sniffed.format, frames=frames, limits=limits,
+                               decode_size=decode_size, background=background, deadline=deadline)
+        except MediaError as e:
+            if sniffed.format != "PNG" or not is_metadata_refusal(e):
+                raise
+            # Browsers show a PNG whose ICC profile or text Pillow will not decompress
+            # (libpng skips the chunk): decode it without those chunks.
+            data = source if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
+            return _read_image(png_without_metadata(data), "PNG", frames=frames, limits=limits,
+                               decode_size=decode_size, background=background, deadline=deadline)
     except MediaError:
         raise
     except MemoryError:

@@ -23,6 +23,7 @@ from typing import BinaryIO, NamedTuple
 
 from PIL import Image
 
+from .gif_compositing import compose_gif
 from .limits import DecodedMedia, Deadline, Frame, MediaError, MediaLimits
 from .stills import classify_pillow_error, reduce_to, to_rgb
 
@@ -49,6 +50,8 @@ class GifTimeline(NamedTuple):
     header_end: int = 13
     spans: list[tuple[int, int]] = []
     independent: list[bool] = []
+    #: per frame: offset of its image descriptor, its box (left, top, width, height), disposal method
+    layout: list[tuple[int, tuple[int, int, int, int], int]] = []
 
 
 def is_animated(im: Image.Image, fp: BinaryIO) -> GifTimeline | bool:
@@ -105,10 +108,11 @@ def gif_timeline(buf) -> GifTimeline:
     delays: list[float] = []
     spans: list[tuple[int, int]] = []
     independent: list[bool] = []
-    pending, transparent = 0.0, False
+    layout: list[tuple[int, tuple[int, int, int, int], int]] = []
+    pending, transparent, disposal = 0.0, False, 0
 
     def timeline(ended: bool) -> GifTimeline:
-        return GifTimeline(delays, ended, header_end, spans, independent)
+        return GifTimeline(delays, ended, header_end, spans, independent, layout)
 
     while pos < end:
         block = buf[pos]
@@ -120,11 +124,13 @@ def gif_timeline(buf) -> GifTimeline:
             if buf[pos + 1] == 0xF9 and pos + 6 < end:  # graphic control: delay, transparency
                 pending = (buf[pos + 4] | buf[pos + 5] << 8) / 100.0
                 transparent = bool(buf[pos + 3] & 1)
+                disposal = buf[pos + 3] >> 2 & 7
             pos, complete = _skip_sub_blocks(buf, pos + 2, end)
         elif block == 0x2C:  # image descriptor, colour table, LZW data
             if pos + 10 > end:
                 break
             box = tuple(buf[pos + k] | buf[pos + k + 1] << 8 for k in (1, 3, 5, 7))
+            descriptor = pos
             packed = buf[pos + 9]
             pos += 10 + ((3 << ((packed & 7) + 1)) if packed & 0x80 else 0) + 1
             pos, complete = _skip_sub_blocks(buf, pos, end)
@@ -132,8 +138,9 @@ def gif_timeline(buf) -> GifTimeline:
                 delays.append(pending if pending > 0.01 else _MIN_GIF_DELAY)
                 spans.append((frame_start, pos))
                 independent.append(not spans[1:] or (box == canvas and not transparent))
+                layout.append((descriptor, box, disposal))
                 frame_start = pos
-            pending, transparent = 0.0, False
+            pending, transparent, disposal = 0.0, False, 0
         else:  # garbage between blocks: Pillow stops reading here too
             break
         if not complete:
@@ -213,25 +220,21 @@ def _sample_gif(im: Image.Image, fp: BinaryIO, timeline: GifTimeline, *, frames:
                            f"max_decoded_pixels {limits.max_decoded_pixels:,})")
     out: list[Frame] = []
     k = 0
+
+    def before_frame(i: int) -> None:
+        nonlocal k
+        k = i
+        if deadline.expired():
+            raise MediaError("timeout", f"stopped at frame {i} after {deadline.elapsed:.1f} s "
+                             f"(max_seconds {limits.max_seconds})")
+        deadline.spend(canvas)
+
     try:
         for j, targets in plan:
-            segment = im if j == 0 else Image.open(io.BytesIO(_with_buffer(
-                fp, lambda buf: _gif_segment(buf, timeline, j, targets[-1]))), formats=["GIF"])
-            deadline.spend(canvas)
-            at = 0  # frame of the segment the decoder is on (segment frame 0 = file frame j)
-            for k in targets:
-                while j + at < k:
-                    if deadline.expired():
-                        raise MediaError("timeout", f"stopped at frame {j + at} after "
-                                         f"{deadline.elapsed:.1f} s (max_seconds {limits.max_seconds})")
-                    at += 1
-                    segment.seek(at)
-                    deadline.spend(canvas)
-                segment.load()
-                image = reduce_to(to_rgb(segment.copy(), background), decode_size)
-                out.append(Frame(image, k, round(starts[k], 6)))
-            if segment is not im:
-                segment.close()
+            composed = _with_buffer(fp, lambda buf: [
+                (i, reduce_to(to_rgb(frame, background), decode_size))
+                for i, frame in compose_gif(buf, timeline, j, targets, before_frame=before_frame)])
+            out.extend(Frame(image, i, round(starts[i], 6)) for i, image in composed)
     except MediaError as e:
         error = e
     except (OSError, EOFError, SyntaxError, ValueError) as e:
@@ -254,12 +257,6 @@ def _gif_plan(targets: list[int], anchors: list[int]) -> list[tuple[int, list[in
             plan.append((anchors[k], [k]))
         previous = k
     return plan
-
-
-def _gif_segment(buf, timeline: GifTimeline, first: int, last: int) -> bytes:
-    """A GIF of frames ``first..last``: the header, their blocks, a trailer."""
-    return (bytes(buf[:timeline.header_end])
-            + bytes(buf[timeline.spans[first][0]:timeline.spans[last][1]]) + b";")
 
 
 def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: MediaLimits,

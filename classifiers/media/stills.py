@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import BinaryIO
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from .limits import DecodedMedia, Deadline, Frame, MediaError, MediaLimits
+from .orientation import apply_exif_orientation
 
 __all__ = ["open_image", "decode_still", "to_rgb", "reduce_to", "DEFAULT_BACKGROUND"]
 
@@ -69,20 +70,26 @@ def decode_still(im: Image.Image, *, limits: MediaLimits, decode_size: int,
         im.load()
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as e:
         raise classify_pillow_error(e, stage=f"decoding {im.format}") from None
-    try:
-        im = ImageOps.exif_transpose(im)
-    except Exception:  # noqa: BLE001 - malformed EXIF: the pixels are still good
-        pass
+    im = apply_exif_orientation(im)  # EXIF only, never XMP (see orientation.py)
     image = reduce_to(to_rgb(im, background), decode_size)
     return DecodedMedia("still", [Frame(image, 0, None)])
 
 
 def to_rgb(im: Image.Image, background: tuple[int, int, int] = DEFAULT_BACKGROUND) -> Image.Image:
-    """Any Pillow mode as 8-bit RGB; alpha composited onto ``background``."""
+    """Any Pillow mode as 8-bit RGB; alpha composited onto ``background``.
+
+    A tRNS key colour (``info["transparency"]``) is transparent in every mode:
+    16-bit greyscale keys are matched on the full 16-bit samples (PNG 1.2,
+    11.3.2.1) before they are scaled to 8 bits. Pillow keeps only the high byte
+    of 16-bit RGB samples, so a 16-bit RGB key is matched on its high bytes.
+    """
     mode = im.mode
+    key = im.info.get("transparency")
     if mode.startswith("I;16") or mode in ("I", "F"):
         # Pillow clips 16-bit values to 255 on convert("L"): scale instead.
         values = np.asarray(im, dtype=np.float32)
+        # Pillow drops the key when it converts these modes (black shows): keep it as alpha.
+        opaque = values != key if isinstance(key, (int, float)) else None
         peak = float(values.max()) if values.size else 0.0
         if mode.startswith("I;16") or 255 < peak <= 65535:
             values = values / 256.0  # 16-bit samples (PNG, TIFF)
@@ -92,6 +99,12 @@ def to_rgb(im: Image.Image, background: tuple[int, int, int] = DEFAULT_BACKGROUN
             values = values * (255.0 / peak)
         im = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), "L")
         mode = "L"
+        if opaque is not None:
+            im = Image.merge("LA", (im, Image.fromarray(opaque.astype(np.uint8) * 255, "L")))
+            mode = "LA"
+    elif mode == "RGB" and isinstance(key, tuple) and max(key) > 255:
+        im = im.copy()  # a 16-bit key over Pillow's 8-bit samples: compare the high bytes
+        im.info["transparency"] = tuple(v >> 8 for v in key)
     if "transparency" in im.info and mode in ("P", "L", "RGB", "1"):
         im, mode = im.convert("RGBA"), "RGBA"
     if mode in ("LA", "La", "PA", "RGBa"):
@@ -111,3 +124,43 @@ def reduce_to(im: Image.Image, decode_size: int) -> Image.Image:
     """
     factor = min(im.size) // decode_size
     return im.reduce(factor) if factor >= 2 else im
+
+
+#: PNG chunks Pillow decompresses into memory that no pixel depends on: the ICC
+#: profile (not applied here) and text, including XMP (iTXt) and raw EXIF text
+_PNG_METADATA_CHUNKS = (b"iCCP", b"tEXt", b"zTXt", b"iTXt")
+
+
+def is_metadata_refusal(error: MediaError) -> bool:
+    """Whether Pillow refused a PNG only for the size of its metadata.
+
+    Pillow decompresses at most ``PngImagePlugin.MAX_TEXT_CHUNK`` (1 MiB) per
+    ICC/text chunk and ``MAX_TEXT_MEMORY`` (64 MiB) of text in all, and raises
+    ``ValueError`` beyond that; libpng, which browsers use, skips such an
+    ancillary chunk (a benign error) and shows the picture.
+    """
+    return "MAX_TEXT_CHUNK" in error.message or "MAX_TEXT_MEMORY" in error.message
+
+
+def png_without_metadata(data) -> bytes:
+    """The PNG ``data`` with its iCCP, tEXt, zTXt and iTXt chunks left out.
+
+    Pillow's bounds stay as they are (they keep a small file from expanding
+    into gigabytes of text); when a file exceeds them, this copy is decoded
+    instead, as libpng would skip the chunks. Critical chunks, tRNS, eXIf
+    (orientation) and APNG chunks are kept byte for byte.
+    """
+    out = [bytes(data[:8])]
+    pos, end = 8, len(data)
+    while pos + 8 <= end:
+        length = int.from_bytes(data[pos:pos + 4], "big")
+        kind = bytes(data[pos + 4:pos + 8])
+        stop = min(end, pos + 12 + length)
+        if kind not in _PNG_METADATA_CHUNKS:
+            out.append(bytes(data[pos:stop]))
+        pos = stop
+        if kind == b"IEND":
+            break
+    if pos < end:
+        out.append(bytes(data[pos:]))  # whatever follows (or a cut chunk): Pillow judges it
+    return b"".join(out)
