@@ -96,3 +96,24 @@ print(json.dumps({{"model_id": clf.model_id, "runtime": clf.runtime,
     expected = onnx_classifier.score_images([Image.open(photo_path("retina.jpg")).convert("RGB")])[0]
     assert abs(report["score"] - expected) < 1e-6
     assert not cache.exists() or not any(cache.rglob("*.onnx"))
+
+
+def test_an_export_made_with_torch_runs_on_the_base_install(onnx_classifier, classifier_cache, tmp_path):
+    """A registered name exported where timm is installed is found by name where it is not."""
+    from classifiers.runtimes.onnx_export import cached_export
+
+    path, card = cached_export("opennsfw_resnet50_1by2")  # the timm conversion, exported
+    code = ("import importlib.metadata as md\n"  # timm's metadata gone too, as on the base install
+            "real = md.version\n"
+            "def version(name):\n"
+            "    if name == 'timm':\n"
+            "        raise md.PackageNotFoundError(name)\n"
+            "    return real(name)\n"
+            "md.version = version\n"
+            "from classifiers.runtimes import onnx_cache\n"
+            "assert onnx_cache.source_key('opennsfw_resnet50_1by2').endswith('timm=?')\n"
+            "hit = onnx_cache.lookup('opennsfw_resnet50_1by2')\n"
+            "print(hit and hit[0], hit and hit[1].model_id)")
+    out = run_without_torch(code, classifier_cache)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == [str(path), card.model_id]
