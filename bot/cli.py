@@ -288,6 +288,13 @@ def _dispatch(command: Command, settings: Settings, kwargs: dict) -> int:
         return EXIT_WIKI
     except KeyboardInterrupt:
         return 130
+    except ModuleNotFoundError as e:  # e.g. --runtime torch-cpu or train on the base install
+        from classifiers.extras import extra_for, refusal
+
+        if extra_for(e) is None:
+            raise
+        print(f"{command.name}: {refusal(command.name, e)}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _raise_as_wiki_error(error: Exception) -> None:

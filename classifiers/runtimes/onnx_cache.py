@@ -46,14 +46,28 @@ def onnx_path(weights_sha256: str) -> Path:
 
 
 def lookup(spec: str | os.PathLike) -> tuple[Path, ModelCard] | None:
-    """The cached export for ``spec`` and its card, or None."""
-    index = _index_path(spec)
+    """The cached export for ``spec`` and its card, or None.
+
+    Without timm (the base install) a registered name or hub id cannot be
+    resolved here, so the newest export of that spec made elsewhere (a cache
+    folder copied from a machine with the ``torch`` extra) is used.
+    """
+    hit = _read(_index_path(spec))
+    if hit is None and source_key(spec).endswith("|timm=?"):
+        entries = sorted(cache_dir("onnx", "index").glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        hit = next((h for h in map(_read, entries) if h is not None and h[0] == os.fspath(spec)), None)
+    if hit is None:
+        return None
+    path = onnx_path(hit[1].weights_sha256)
+    return (path, hit[1]) if path.is_file() else None
+
+
+def _read(index: Path) -> tuple[str, ModelCard] | None:
     try:
-        card = ModelCard.from_dict(json.loads(index.read_text())["card"])
+        data = json.loads(index.read_text())
+        return data["spec"], ModelCard.from_dict(data["card"])
     except (OSError, ValueError, KeyError):
         return None
-    path = onnx_path(card.weights_sha256)
-    return (path, card) if path.is_file() else None
 
 
 def remember(spec: str | os.PathLike, card: ModelCard) -> None:

@@ -1,4 +1,4 @@
-"""onnxruntime on the CPU, from an ONNX export of the timm model (imports neither torch nor timm)."""
+"""onnxruntime on the CPU, from an ONNX export of a timm model or an original ONNX file (no torch, no timm)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -31,6 +31,9 @@ class OnnxRuntime:
     :param max_batch: larger batches are run in chunks of this size: on a CPU
         throughput is flat beyond a few images, while activation memory grows
         with the batch
+    :param channels_last: the graph takes NHWC (e.g. a TensorFlow export); batches
+        handed to :meth:`probabilities` are NCHW either way
+    :param bgr: the graph takes BGR (Caffe models); batches are RGB either way
     """
 
     name = "onnxruntime"
@@ -38,14 +41,21 @@ class OnnxRuntime:
     default_batch_size = 16
 
     def __init__(self, path: str | Path, *, threads: int | None = None, spinning: bool = False,
-                 max_batch: int = 16) -> None:
+                 max_batch: int = 16, channels_last: bool = False, bgr: bool = False) -> None:
         self.path = Path(path)
         self.session = ort.InferenceSession(str(self.path), session_options(threads=threads, spinning=spinning),
                                             providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.max_batch = max_batch
+        self.channels_last = channels_last
+        self.bgr = bgr
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """(N, classes) float32 probabilities for an NCHW RGB float32 batch."""
+        if self.bgr:
+            batch = batch[:, ::-1]
+        if self.channels_last:
+            batch = batch.transpose(0, 2, 3, 1)
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         chunks = [self.session.run(None, {self.input_name: batch[i:i + self.max_batch]})[0]
                   for i in range(0, len(batch), self.max_batch)]

@@ -71,12 +71,25 @@ def test_auto_picks_cuda_or_onnxruntime():
         resolve_runtime("tensorflow")
 
 
-def test_export_is_cached_by_weights_hash(onnx_classifier):
-    path, card = onnx_cache.lookup("opennsfw_resnet50_1by2")
-    assert card.weights_sha256.startswith(onnx_classifier.model_id.split("@")[1])
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory):
+    """A model other than the default (which runs from its original ONNX file, never exported)."""
+    from classifiers.models import save_checkpoint
+
+    from .test_models import tiny_model
+
+    model = tiny_model(seed=3)
+    path = tmp_path_factory.mktemp("export") / "tiny.safetensors"
+    return save_checkpoint(path, model, label_names=["sfw", "nsfw"], pretrained_cfg=model.pretrained_cfg)
+
+
+def test_export_is_cached_by_weights_hash(checkpoint):
+    exported = load_classifier(checkpoint, runtime="onnxruntime")
+    path, card = onnx_cache.lookup(checkpoint)
+    assert card.weights_sha256.startswith(exported.model_id.split("@")[1])
     assert card.weights_sha256[:32] in path.name
     before = path.stat().st_mtime_ns
-    load_classifier(runtime="onnxruntime")
+    load_classifier(checkpoint, runtime="onnxruntime")
     assert path.stat().st_mtime_ns == before
 
 
