@@ -18,7 +18,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from .errors import EX_DATAERR, StorageError
 
 __all__ = ["SQLITE_FILENAME", "default_url", "make_engine", "describe", "storage_errors",
-           "insert_ignoring"]
+           "insert_ignoring", "is_transaction_conflict"]
 
 SQLITE_FILENAME = "bot.sqlite3"
 
@@ -132,7 +132,26 @@ def storage_errors(url: str | URL):
                            exit_status=EX_DATAERR) from exc
 
 
+#: SQLSTATE 40P01 deadlock_detected, 40001 serialization_failure (PostgreSQL, appendix A)
+_PG_CONFLICTS = ("40P01", "40001")
+#: ER_LOCK_DEADLOCK, ER_CHECKREAD (record changed since last read) (MariaDB error codes)
+_MARIADB_CONFLICTS = (1213, 1020)
+
+
+def is_transaction_conflict(exc: DBAPIError) -> bool:
+    """The server rolled this transaction back to break a deadlock or keep it serializable:
+    running the same transaction again is the documented remedy."""
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _PG_CONFLICTS:
+        return True
+    args = getattr(orig, "args", ())
+    return bool(args) and args[0] in _MARIADB_CONFLICTS
+
+
 def _classify(exc: DBAPIError, where: str) -> StorageError | None:
+    if is_transaction_conflict(exc):  # checked first: a deadlock's text says "blocked by process"
+        return StorageError(f"database {where}: a transaction kept conflicting with another worker's "
+                            f"(deadlock or serialization failure, retried): {exc.orig}".splitlines()[0])
     text = str(exc.orig) if exc.orig is not None else str(exc)
     low = text.lower()
     first_line = text.strip().splitlines()[0] if text.strip() else type(exc.orig).__name__

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from .engine import default_url, describe, make_engine, storage_errors
+from .engine import default_url, describe, is_transaction_conflict, make_engine, storage_errors
 from .errors import StorageError
 from .ingest import IngestMixin
 from .migrate import current_revision, head_revision, upgrade_engine
@@ -109,27 +109,23 @@ class Store(IngestMixin, ScoringMixin, ReviewMixin, RunsMixin):
         self.close()
 
     def _run(self, work: Callable[[Session], T], *, write: bool = True) -> T:
-        """Run ``work`` in one transaction; retry it whole on a deadlock."""
-        for attempt in range(_RETRIES):
-            try:
-                with storage_errors(self.url), self.engine.connect() as connection:
-                    if self.dialect == "sqlite":
-                        connection = connection.execution_options(sqlite_immediate=write)
-                    with Session(bind=connection, expire_on_commit=False) as session:
-                        with session.begin():
-                            return work(session)
-            except DBAPIError as exc:
-                if attempt + 1 < _RETRIES and _is_retryable(exc):
-                    time.sleep(0.05 * 2 ** attempt)
-                    continue
-                raise
+        """Run ``work`` in one transaction; retry it whole when the server chose it as a
+        deadlock victim or failed its serialization (:func:`~storage.engine.is_transaction_conflict`).
+
+        :raises StorageError: the database is unavailable, or the conflict outlived the retries
+        """
+        with storage_errors(self.url):  # classifies only what the retries did not absorb
+            for attempt in range(_RETRIES):
+                try:
+                    with self.engine.connect() as connection:
+                        if self.dialect == "sqlite":
+                            connection = connection.execution_options(sqlite_immediate=write)
+                        with Session(bind=connection, expire_on_commit=False) as session:
+                            with session.begin():
+                                return work(session)
+                except DBAPIError as exc:
+                    if attempt + 1 < _RETRIES and is_transaction_conflict(exc):
+                        time.sleep(0.05 * 2 ** attempt)
+                        continue
+                    raise
         raise AssertionError("unreachable")
-
-
-def _is_retryable(exc: DBAPIError) -> bool:
-    orig = exc.orig
-    sqlstate = getattr(orig, "sqlstate", None)
-    if sqlstate in ("40P01", "40001"):  # PostgreSQL deadlock / serialization failure
-        return True
-    args = getattr(orig, "args", ())
-    return bool(args) and args[0] in (1213, 1020)  # MariaDB deadlock / record changed
