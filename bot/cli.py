@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import logging
+import re
 import sys
 from typing import Sequence
 
@@ -208,6 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .memory import limit_malloc_arenas
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    # pywikibot copies sys.argv into logs/commands.log and the -log header: keep secrets out of it
+    sys.argv[:] = [mask_secrets(a) for a in sys.argv]
     limit_malloc_arenas()  # before any thread starts: RSS stays flat over long backfills
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)  # our own progress; libraries (alembic, urllib3) only when they warn
@@ -236,6 +239,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_pywikibot(settings)
     kwargs = commandline.command_arguments(args, exclude=(*_SETTING_DESTS, "config"))
     return _dispatch(command, settings, kwargs)
+
+
+_URL_PASSWORD = re.compile(r"(://[^/:@\s]*:)([^@\s]+)(@)")
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with the password of any URL in it (``scheme://user:PASSWORD@host``) as ``***``.
+
+    A regular expression rather than SQLAlchemy's ``URL.render_as_string(hide_password=True)``:
+    the secret may sit inside any argument (``--database-url=...``), not only in a whole URL.
+    """
+    return _URL_PASSWORD.sub(r"\1***\3", text)
 
 
 class _WikiStartError(RuntimeError):
