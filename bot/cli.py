@@ -14,6 +14,7 @@ import hashlib
 import logging
 import re
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from classifiers import commandline
@@ -70,7 +71,7 @@ def backfill(*, settings: Settings, category: str, depth: int, limit: int | None
             bot.check_wiki()
             left = limit
             # Ingest a chunk, score it, repeat: pending work stays bounded and scoring starts at once.
-            with tqdm(desc="queued", unit="file", dynamic_ncols=True) as queued:
+            with tqdm(desc="queued", unit="file", dynamic_ncols=True, disable=None) as queued:  # None: terminal only
                 while not bot.stop.is_set():
                     step = chunk if left is None else min(chunk, left)
                     ingest = bot.ingest_category(category, depth=depth, limit=step, progress=queued.update)
@@ -111,9 +112,18 @@ def score(*, settings: Settings, titles: Sequence[str]) -> int:
 
 def status(*, settings: Settings) -> int:
     """What the database holds: pending, scored, flagged, failures, cursors, last runs."""
-    import storage
+    from sqlalchemy.engine import make_url
 
-    with storage.open_store(settings.database_url, data_dir=settings.data_dir) as store:
+    import storage
+    from storage.engine import default_url
+
+    url = settings.database_url or default_url(settings.data_dir)
+    if url.startswith("sqlite") and not Path(make_url(url).database or "").is_file():
+        # opening would create an empty database and report "nothing": say where we looked instead
+        print(f"database unavailable: no database at {make_url(url).database} "
+              "(check --data-dir / --database-url)", file=sys.stderr)
+        return EXIT_DATABASE
+    with storage.open_store(url) as store:
         print(store.status().format())
     return EXIT_OK
 
@@ -211,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # pywikibot copies sys.argv into logs/commands.log and the -log header: keep secrets out of it
     sys.argv[:] = [mask_secrets(a) for a in sys.argv]
+    argv = ["--help" if a == "-help" else a for a in argv]  # pywikibot's spelling of --help
     limit_malloc_arenas()  # before any thread starts: RSS stays flat over long backfills
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     log.setLevel(logging.INFO)  # our own progress; libraries (alembic, urllib3) only when they warn

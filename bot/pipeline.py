@@ -306,7 +306,8 @@ class VersionScorer:
         started = time.perf_counter()
         if self.journal is not None:
             self.journal.recover(self.store)
-        bar = tqdm(total=total, unit="file", desc="scoring", disable=not self.progress, dynamic_ncols=True)
+        bar = tqdm(total=total, unit="file", desc="scoring", disable=None if self.progress else True,
+                   dynamic_ncols=True)  # None: only on a terminal, never escape codes in cron logs
         try:
             with ThreadPoolExecutor(max(1, self.settings.download_concurrency),
                                     thread_name_prefix="download") as pool:

@@ -1,0 +1,34 @@
+"""Operator-facing conventions of ``python -m bot`` that need no wiki (issue 13)."""
+from __future__ import annotations
+
+import subprocess
+
+from .conftest import bot_command
+
+
+def run_bot(env, *args) -> subprocess.CompletedProcess:
+    return subprocess.run(bot_command(*args), env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_status_never_creates_a_database(bot_env, tmp_path):
+    missing = tmp_path / "typo" / "data"
+    done = run_bot(bot_env, "status", "--data-dir", str(missing))
+    assert done.returncode == 4
+    assert "no database at" in done.stderr and str(missing) in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not missing.exists()
+
+
+def test_status_reads_an_existing_database(bot_env, tmp_path):
+    import storage
+
+    storage.open_store(None, data_dir=tmp_path).close()
+    done = run_bot(bot_env, "status", "--data-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+
+
+def test_pywikibots_help_option_prints_the_help(bot_env):
+    for argv in (("-help",), ("run", "-help")):
+        done = run_bot(bot_env, *argv)
+        assert done.returncode == 0, done.stderr
+        assert "usage: python -m bot" in done.stdout
