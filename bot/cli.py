@@ -62,6 +62,7 @@ def backfill(*, settings: Settings, category: str, depth: int, limit: int | None
 
     from .jobs import Bot
     from .lock import RunLock
+    from .sources import category_exists, category_title
 
     slug = hashlib.sha1(category.encode()).hexdigest()[:12]
     with RunLock(settings.data_dir, f"backfill-{slug}.lock") as lock:
@@ -69,6 +70,10 @@ def backfill(*, settings: Settings, category: str, depth: int, limit: int | None
         failed = 0
         try:
             bot.check_wiki()
+            if not category_exists(bot.site, category):
+                print(f"backfill: [[{category_title(bot.site, category)}]] does not exist and has no "
+                      "members (check the spelling)", file=sys.stderr)
+                return EXIT_USAGE
             left = limit
             # Ingest a chunk, score it, repeat: pending work stays bounded and scoring starts at once.
             with tqdm(desc="queued", unit="file", dynamic_ncols=True, disable=None) as queued:  # None: terminal only

@@ -147,6 +147,17 @@ def category_title(site, name: str) -> str:
     return pywikibot.Category(site, name).title()
 
 
+def category_exists(site, name: str) -> bool:
+    """The category page exists, or it has members (a category can be used before its page is made).
+
+    Costs one ``prop=info|categoryinfo`` request.
+    """
+    import pywikibot
+
+    category = pywikibot.Category(site, name)
+    return category.exists() or bool(category.categoryinfo.get("size"))
+
+
 class CategoryBackfill:
     """Files of a category tree, breadth first, with a visited set (Commons' category graph has cycles).
 

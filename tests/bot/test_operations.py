@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from .conftest import bot_command
 
 
@@ -32,3 +34,10 @@ def test_pywikibots_help_option_prints_the_help(bot_env):
         done = run_bot(bot_env, *argv)
         assert done.returncode == 0, done.stderr
         assert "usage: python -m bot" in done.stdout
+
+
+@pytest.mark.wiki
+def test_backfill_of_a_missing_category_is_a_usage_error(wiki, bot_env, tmp_path):
+    done = run_bot(bot_env, "backfill", "--category", "No such category here", "--data-dir", str(tmp_path))
+    assert done.returncode == 2, done.stderr
+    assert "Category:No such category here" in done.stderr and "does not exist" in done.stderr
