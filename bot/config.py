@@ -82,8 +82,10 @@ class Settings:
     review_max_entries: int = 200
     #: reviewed entries leave the queue this long after their verdict
     reviewed_retention_hours: float = 72.0
-    #: only verdicts by members of these groups are applied
-    trusted_groups: tuple[str, ...] = ("patroller", "sysop", "autopatrolled")
+    #: only verdicts by members of these groups are applied (never by the file's uploader).
+    #: Commons reviewers: patrollers and admins. Not ``autopatrolled``: Commons gives it to
+    #: trusted *uploaders*, who must not clear their own files.
+    trusted_groups: tuple[str, ...] = ("patroller", "sysop")
     #: Commons bot norm: a declared, low edit rate
     max_edits_per_minute: float = 5.0
     #: categories never listed (with their subcategories as given) and uploaders who opted out

@@ -96,6 +96,19 @@ class ReviewMixin:
                               updated_at=e.updated_at)
             for e, page_id, title in s.execute(query)], write=False)
 
+    def uploaders(self, version_ids: Iterable[int]) -> dict[int, str | None]:
+        """The uploader of each file version: nobody's verdict on their own upload counts."""
+        ids = sorted(set(version_ids))
+
+        def work(session: Session) -> dict[int, str | None]:
+            found: dict[int, str | None] = {}
+            for chunk in chunks(ids):
+                found.update(session.execute(select(FileVersion.id, FileVersion.uploader)
+                                             .where(FileVersion.id.in_(chunk))).all())
+            return found
+
+        return self._run(work, write=False)
+
     def record_verdict(self, verdict: VerdictIn) -> bool:
         """Store a patroller's verdict. :returns: False if this (version, reviewer, revid) was stored."""
         row = dict(version_id=verdict.version_id, reviewer=verdict.reviewer,
