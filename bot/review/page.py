@@ -60,6 +60,9 @@ VERDICT_ALIASES = {
     "delete": "out-of-scope", "?": "unsure",
 }
 
+#: where a signature starts in a verdict slot: "--", "~~~" or a user link
+_SIGNATURE = re.compile(r"\s*(?:--|—|~~~|\[\[\s*(?:user|user talk)\s*:)", re.IGNORECASE)
+
 #: the opening of an entry, as found in plain text when its closing braces are gone
 _OPENING = re.compile(r"\{\{\s*(?:template\s*:\s*)?nsfw[ _]review[ _]entry\s*(?:\||\n|$)",
                       re.IGNORECASE)
@@ -83,8 +86,13 @@ def is_entry(template: Template) -> bool:
 
 
 def normalize_verdict(raw: str) -> tuple[str | None, str | None]:
-    """``(verdict, problem)``: an empty slot is ``(None, None)``; an unknown value has a problem."""
-    value = " ".join(raw.strip().lower().split())
+    """``(verdict, problem)``: an empty slot is ``(None, None)``; an unknown value has a problem.
+
+    Human forms are read: any case, a trailing signature (``sfw --~~~~`` as saved,
+    ``[[User:...]]``) and trailing punctuation (``nsfw.``; ``?`` stays: it means unsure).
+    """
+    value = _SIGNATURE.split(raw, maxsplit=1)[0]
+    value = " ".join(value.strip().lower().split()).rstrip(".,;:!").strip()
     if not value:
         return None, None
     if value in VERDICTS:
