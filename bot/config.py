@@ -76,14 +76,17 @@ class Settings:
 
     # --- review page --------------------------------------------------------
     review_page: str = "User:CommonsNsfwBot/Review"
-    config_page: str = "User:CommonsNsfwBot/Config"
+    #: a user JSON page: MediaWiki lets only the bot account and interface admins edit it
+    config_page: str = "User:CommonsNsfwBot/config.json"
     stop_page: str = "User:CommonsNsfwBot/Stop"
     #: entries on the live page; older ones move to ``<review_page>/Archive N``
     review_max_entries: int = 200
     #: reviewed entries leave the queue this long after their verdict
     reviewed_retention_hours: float = 72.0
-    #: only verdicts by members of these groups are applied
-    trusted_groups: tuple[str, ...] = ("patroller", "sysop", "autopatrolled")
+    #: only verdicts by members of these groups are applied (never by the file's uploader).
+    #: Commons reviewers: patrollers and admins. Not ``autopatrolled``: Commons gives it to
+    #: trusted *uploaders*, who must not clear their own files.
+    trusted_groups: tuple[str, ...] = ("patroller", "sysop")
     #: Commons bot norm: a declared, low edit rate
     max_edits_per_minute: float = 5.0
     #: categories never listed (with their subcategories as given) and uploaders who opted out
@@ -97,6 +100,10 @@ class Settings:
     #: no wiki writes: the review page goes to ``data_dir/simulate/``
     simulate: bool = False
 
+    #: names of the settings given explicitly (constructor, ``bot.toml``, command line,
+    #: :meth:`replace`): they win over the on-wiki page even when equal to the default
+    explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{Path(self.data_dir) / 'bot.sqlite3'}"
@@ -108,7 +115,19 @@ class Settings:
         if unknown:
             raise KeyError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         clean = {k: _coerce(self, k, v) for k, v in changes.items() if v is not None}
-        return dataclasses.replace(self, **clean)
+        return dataclasses.replace(self, **clean, explicit=self.explicit | set(clean))
+
+
+_generated_init = Settings.__init__
+
+
+def _tracking_init(self: Settings, **given: Any) -> None:
+    # which keys a caller gave is known only here: values are never compared with defaults
+    _generated_init(self, **given)
+    self.explicit = frozenset(given["explicit"] if "explicit" in given else given)
+
+
+Settings.__init__ = _tracking_init  # type: ignore[method-assign]
 
 
 #: settings the on-wiki config page may change (never the database, model or account)

@@ -33,19 +33,23 @@ class ReviewMixin:
     def flagged_for_review(self, model_id: str, *, threshold: float, limit: int,
                            page: str | None = None, current_only: bool = True,
                            exclude_states: Sequence[str] = FINAL_REVIEW_STATES,
-                           ) -> list[FlaggedVersion]:
+                           trusted_verdicts_only: bool = False) -> list[FlaggedVersion]:
         """Versions scoring at least ``threshold`` that no patroller has judged yet.
 
         Highest score first. Versions with any verdict, or with a review entry
         (on ``page``, or on any page when None) in one of ``exclude_states``,
         are left out; so are versions a later upload replaced (``current_only``).
+        With ``trusted_verdicts_only`` an untrusted verdict does not take a version out.
         """
 
         def work(session: Session) -> list[FlaggedVersion]:
             entry_filter = [ReviewEntry.version_id == FileVersion.id]
             if page is not None:
                 entry_filter.append(ReviewEntry.page == page)
-            has_verdict = select(Verdict.id).where(Verdict.version_id == FileVersion.id).exists()
+            verdict = select(Verdict.id).where(Verdict.version_id == FileVersion.id)
+            if trusted_verdicts_only:
+                verdict = verdict.where(Verdict.trusted.is_(True))
+            has_verdict = verdict.exists()
             finished = (select(ReviewEntry.id)
                         .where(*entry_filter, ReviewEntry.state.in_(list(exclude_states)))
                         .exists())
@@ -63,6 +67,29 @@ class ReviewMixin:
                 query = query.where(or_(File.current_version_id.is_(None),
                                         File.current_version_id == FileVersion.id))
             return [_flagged(row) for row in session.execute(query)]
+
+        return self._run(work, write=False)
+
+    def flagged_versions(self, model_id: str, version_ids: Iterable[int], *,
+                         page: str | None = None) -> list[FlaggedVersion]:
+        """The given versions with their ``model_id`` score, whatever their threshold, verdicts
+        or state: what the bot needs to put back a card it listed."""
+        ids = sorted(set(version_ids))
+
+        def work(session: Session) -> list[FlaggedVersion]:
+            entry_filter = [ReviewEntry.version_id == FileVersion.id]
+            if page is not None:
+                entry_filter.append(ReviewEntry.page == page)
+            state = (select(ReviewEntry.state).where(*entry_filter)
+                     .order_by(ReviewEntry.updated_at.desc()).limit(1).scalar_subquery())
+            out: list[FlaggedVersion] = []
+            for chunk in chunks(ids):
+                out += [_flagged(row) for row in session.execute(
+                    select(FileVersion, File.page_id, File.title, Score, state.label("state"))
+                    .join(File, File.id == FileVersion.file_id)
+                    .join(Score, Score.version_id == FileVersion.id)
+                    .where(Score.model_id == model_id, FileVersion.id.in_(chunk)))]
+            return out
 
         return self._run(work, write=False)
 
@@ -95,6 +122,19 @@ class ReviewMixin:
                               state=e.state, revid=e.revid, created_at=e.created_at,
                               updated_at=e.updated_at)
             for e, page_id, title in s.execute(query)], write=False)
+
+    def uploaders(self, version_ids: Iterable[int]) -> dict[int, str | None]:
+        """The uploader of each file version: nobody's verdict on their own upload counts."""
+        ids = sorted(set(version_ids))
+
+        def work(session: Session) -> dict[int, str | None]:
+            found: dict[int, str | None] = {}
+            for chunk in chunks(ids):
+                found.update(session.execute(select(FileVersion.id, FileVersion.uploader)
+                                             .where(FileVersion.id.in_(chunk))).all())
+            return found
+
+        return self._run(work, write=False)
 
     def record_verdict(self, verdict: VerdictIn) -> bool:
         """Store a patroller's verdict. :returns: False if this (version, reviewer, revid) was stored."""

@@ -39,6 +39,8 @@ USERS: dict[str, tuple[str, ...]] = {
     "Mallory": (),               # an untrusted editor of the review page
     "Patty": ("patroller",),     # a trusted reviewer
     "Sam": ("sysop",),           # an administrator
+    "Auto": ("autopatrolled",),  # a trusted uploader (Commons' autopatrolled), not a reviewer
+    "Ivy": ("interface-admin",), # may edit other users' JSON pages (the bot's config)
 }
 
 #: PHP of the wiki: LocalSettings.php additions, and the built-in server's router
@@ -279,6 +281,12 @@ class LocalWiki:
         if data["clientlogin"]["status"] != "PASS":
             raise RuntimeError(f"login of {name} failed: {data['clientlogin']}")
         return user
+
+    def anonymous(self) -> WikiUser:
+        """Somebody not logged in: edits are recorded under the IP address (127.0.0.1)."""
+        session = requests.Session()
+        session.headers["User-Agent"] = "commons-nsfw-bot-tests/0.1 (local test wiki) requests"
+        return WikiUser(self, "127.0.0.1", session)
 
     def write_pywikibot_config(self, directory: str | os.PathLike, *, fast: bool = True) -> Path:
         """Write a pywikibot ``user-config.py`` + ``user-password.py`` for the bot account.

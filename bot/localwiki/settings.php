@@ -28,6 +28,8 @@ $wgGroupPermissions['*']['noratelimit'] = true;
 $wgGroupPermissions['*']['createaccount'] = false;
 $wgGroupPermissions['patroller']['patrol'] = true;
 $wgGroupPermissions['patroller']['autopatrol'] = true;
+# Commons' group for trusted uploaders: their own uploads skip patrol.
+$wgGroupPermissions['autopatrolled']['autopatrol'] = true;
 $wgUseRCPatrol = true;
 $wgUseFilePatrol = true;
 $wgShowExceptionDetails = true;

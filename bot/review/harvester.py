@@ -7,10 +7,19 @@ revision id, and stored with the entry's ``comment=`` as it stood then.
 Editing only a comment is not a verdict, and neither is putting back an entry
 as it was (reverting a blanking).
 
-* Only members of ``settings.trusted_groups`` (from ``list=users&usprop=groups``)
-  count: their verdicts mark the entry ``reviewed`` (``unsure`` keeps it on the
-  page). Everyone else's verdicts are stored as untrusted and reported, never
-  applied.
+A verdict counts only when all three hold:
+
+* its author is in ``settings.trusted_groups`` (from ``list=users&usprop=groups``);
+* its author is not the uploader of that file version (nobody clears their own file);
+* its author wrote it: a revision MediaWiki tags as a revert (``mw-undo``,
+  ``mw-rollback``, ``mw-manual-revert``) or whose sha1 equals an earlier
+  revision's credits nobody, and a slot that says what it said when last seen
+  (kept in the cursor while the entry is off the page) is nobody's new verdict.
+  So the earlier author keeps the credit and the earlier trust status.
+
+Counted verdicts mark the entry ``reviewed`` (``unsure`` keeps it on the page).
+Every other verdict is stored as untrusted with its reason and reported, never
+applied.
 * A malformed entry (no id, an id storage does not know, an unknown verdict)
   is reported once, at the revision that introduced it, and skipped.
 * Entries with a trusted verdict older than ``settings.reviewed_retention_hours``
@@ -26,9 +35,13 @@ from bot.config import Settings
 from .onwiki_config import effective_settings
 from .page import parse_entries
 
-__all__ = ["HarvestReport", "Untrusted", "harvest_verdicts"]
+__all__ = ["HarvestReport", "Untrusted", "harvest_verdicts", "REVERT_TAGS", "same_user"]
 
 CURSOR = "review-harvest:{page}"
+#: change tags MediaWiki itself puts on revisions that restore earlier text
+REVERT_TAGS = frozenset({"mw-undo", "mw-rollback", "mw-manual-revert"})
+NOT_TRUSTED = "not in the trusted groups"
+OWN_UPLOAD = "own upload"
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,7 @@ class Untrusted:
     reviewer: str
     verdict: str
     revid: int
+    reason: str = NOT_TRUSTED
 
 
 @dataclass
@@ -49,14 +63,31 @@ class HarvestReport:
     reviewed: int = 0           # entries now marked reviewed
     untrusted: list[Untrusted] = field(default_factory=list)
     retired: int = 0
+    reverts: list[int] = field(default_factory=list)  # revisions that credited nobody
     problems: list[str] = field(default_factory=list)
 
+    def details(self) -> list[str]:
+        """Every refusal and problem, one line each, with the revision to look at."""
+        return ([f"not counted: entry {u.version_id}: {u.verdict!r} by {u.reviewer} in "
+                 f"revision {u.revid} ({u.reason})" for u in self.untrusted] +
+                [f"revision {r} restores earlier text: credits nobody" for r in self.reverts] +
+                list(self.problems))
+
     def format(self) -> str:
-        """One line for logs and the CLI."""
-        return (f"verdicts from [[{self.page}]]: {self.revisions} revisions read, "
+        """For logs and the CLI: a summary line, then the details (``run`` and ``serve`` too)."""
+        line = (f"verdicts from [[{self.page}]]: {self.revisions} revisions read, "
                 f"{self.verdicts} trusted verdicts ({self.reviewed} entries reviewed), "
                 f"{len(self.untrusted)} untrusted (not applied), {self.retired} retired, "
                 f"{len(self.problems)} problems")
+        return "\n".join([line] + [f"  {d}" for d in self.details()])
+
+
+def same_user(a: str | None, b: str | None) -> bool:
+    """User names compared as MediaWiki does (underscores are spaces, first letter capital)."""
+    def norm(name: str) -> str:
+        name = " ".join(name.replace("_", " ").split())
+        return name[:1].upper() + name[1:]
+    return bool(a and b) and norm(a) == norm(b)
 
 
 def _utc(ts) -> datetime:
@@ -107,26 +138,43 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
     cursor_name = CURSOR.format(page=title)
     cursor = store.get_cursor(cursor_name) or {}
     if page.exists():
+        if page.isRedirectPage():
+            # a move leaves a redirect: the bot never follows it (publish restores the list)
+            report.problems.append(f"[[{title}]] is a redirect (was it moved?); verdicts are "
+                                   "read only at this title")
         baseline, revisions = _history_since(page, cursor)
-        # the last slot seen of every entry, kept while an entry is off the page, so an
-        # entry put back by a revert does not count as a new verdict by the reverter
+        # the last slot seen of every entry, kept (in the cursor too) while an entry is off
+        # the page, so an entry put back by a revert or a copy is nobody's new verdict
         seen, seen_malformed = _slots(baseline)
+        seen.update({int(k): (v, None, "", None) for k, v in cursor.get("slots", {}).items()
+                     if int(k) not in seen})
         known = {e.version_id: e.state for e in store.review_entries(title)}
+        uploaders = store.uploaders(sorted(known))
         groups = _groups(site, {r.user for r in revisions if r.user})
         trusted_groups = set(settings.trusted_groups)
         bot_name = site.username()
+        hashes: set = set()
+        if cursor.get("sha1"):
+            hashes.add(cursor["sha1"])
         for rev in revisions:
             report.revisions += 1
             current, malformed = _slots(rev.text)
+            sha1 = getattr(rev, "sha1", None)
+            restores = bool(set(getattr(rev, "tags", None) or ()) & REVERT_TAGS) or \
+                (sha1 is not None and sha1 in hashes)
+            hashes.add(sha1)
+            if restores and rev.user != bot_name:
+                report.reverts.append(rev.revid)
             problems = [f"entry without a usable id: {m}"
-                        for m in sorted(malformed - seen_malformed) if rev.user != bot_name]
+                        for m in sorted(malformed - seen_malformed)
+                        if rev.user != bot_name and not restores]
             seen_malformed |= malformed
             for version_id, (raw, verdict, comment, problem) in current.items():
                 before = seen.get(version_id)
                 if before is not None and before[0] == raw:
                     continue  # verdict unchanged (maybe only a comment): nothing to record
-                if not raw or rev.user == bot_name:
-                    continue
+                if not raw or rev.user == bot_name or restores:
+                    continue  # a revert restores earlier verdicts: their authors keep them
                 if problem:
                     problems.append(f"entry {version_id}: {problem}")
                     continue
@@ -136,13 +184,18 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
                 if version_id not in known:
                     problems.append(f"entry {version_id}: no such entry in storage")
                     continue
-                trusted = bool(groups.get(rev.user, set()) & trusted_groups)
+                reason = None
+                if not groups.get(rev.user, set()) & trusted_groups:
+                    reason = NOT_TRUSTED
+                elif same_user(rev.user, uploaders.get(version_id)):
+                    reason = OWN_UPLOAD
                 store.record_verdict(VerdictIn(
                     version_id=version_id, reviewer=rev.user, verdict=verdict,
-                    revid=rev.revid, timestamp=_utc(rev.timestamp), trusted=trusted,
+                    revid=rev.revid, timestamp=_utc(rev.timestamp), trusted=reason is None,
                     comment=comment or None))
-                if not trusted:
-                    report.untrusted.append(Untrusted(version_id, rev.user, verdict, rev.revid))
+                if reason:
+                    report.untrusted.append(
+                        Untrusted(version_id, rev.user, verdict, rev.revid, reason))
                     continue
                 report.verdicts += 1
                 if verdict != "unsure" and known[version_id] == "listed":
@@ -152,8 +205,12 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
                     report.reviewed += 1
             report.problems += [f"revision {rev.revid} by {rev.user}: {p}" for p in problems]
             seen.update(current)
-            cursor = {"revid": rev.revid, "timestamp": _utc(rev.timestamp).isoformat()}
+            cursor = {"revid": rev.revid, "timestamp": _utc(rev.timestamp).isoformat(),
+                      "sha1": sha1}
         if revisions:
+            # entries storage has retired need no memory; the others keep their last slot
+            cursor["slots"] = {str(v): slot[0] for v, slot in sorted(seen.items())
+                               if known.get(v) not in (None, "retired")}
             store.set_cursor(cursor_name, cursor)
     retired = store.retire_reviewed(
         title, older_than=timedelta(hours=settings.reviewed_retention_hours))

@@ -1,7 +1,16 @@
-"""The bot's on-wiki configuration: thresholds, categories and opt-outs patrollers can change.
+"""The bot's on-wiki configuration: thresholds, categories and opt-outs trusted people set.
 
-Format: the config page (``settings.config_page``) holds one JSON object inside
-``<syntaxhighlight lang="json">`` (or ``<pre>``); text around it is free::
+Who: only a revision written by the bot's own account or by an interface
+administrator (:data:`CONFIG_EDITOR_GROUPS`) is applied. The default page,
+``User:<bot>/config.json``, is a user JSON page: MediaWiki itself lets only
+that account and interface admins edit it. Should the operator point
+``config_page`` at a page others can edit, the history is read and the newest
+trusted revision applies; every newer, untrusted revision is reported and never
+applied.
+
+Format: a ``.json`` page is the JSON object itself. Any other page holds one
+JSON object inside ``<syntaxhighlight lang="json">`` (or ``<pre>``); text around
+it is free::
 
     Settings of the NSFW review bot. Invalid JSON is reported; the last good
     configuration stays in force.
@@ -21,10 +30,13 @@ JSON, unknown key, wrong type, value out of range) rejects the whole page: it
 is reported and the last good configuration, kept in storage under the cursor
 ``onwiki-config``, stays in force. A value set locally (``bot.toml``, the
 command line, a test), i.e. one that differs from the documented default,
-wins over the page: an operator can always pin a value.
+wins over the page: an operator can always pin a value. "Set locally" means
+given explicitly (:attr:`Settings.explicit`), whatever the value; such a page
+key is reported as not applied.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 
@@ -32,9 +44,14 @@ import mwparserfromhell
 
 from bot.config import ONWIKI_KEYS, Settings
 
-__all__ = ["OnwikiConfig", "parse_config", "read_onwiki_config", "apply_config", "CURSOR"]
+__all__ = ["OnwikiConfig", "parse_config", "read_onwiki_config", "apply_config", "CURSOR",
+           "CONFIG_EDITOR_GROUPS"]
 
 CURSOR = "onwiki-config"
+#: besides the bot's own account, the group MediaWiki lets edit other users' JSON pages
+CONFIG_EDITOR_GROUPS = frozenset({"interface-admin"})
+#: revisions of the config page read back to find the newest trusted one
+HISTORY_DEPTH = 50
 _BLOCK_TAGS = ("syntaxhighlight", "source", "pre")
 
 
@@ -46,6 +63,8 @@ class OnwikiConfig:
     source: str = "none"  # "page" | "last good" | "none"
     revid: int | None = None
     problems: list[str] = field(default_factory=list)
+    #: page keys that did not take effect because they are set locally, with a message
+    overridden: list[str] = field(default_factory=list)
 
 
 def _title(name: str, namespace: str) -> str:
@@ -96,13 +115,18 @@ def parse_config(text: str) -> dict:
 
     :raises ValueError: with a message for the people who edit the page
     """
+    if text.strip().startswith("{"):  # a JSON page (content model json): the object itself
+        return _validate(text)
     code = mwparserfromhell.parse(text)
     blocks = [t for t in code.filter_tags(recursive=False)
               if str(t.tag).strip().lower() in _BLOCK_TAGS]
     if len(blocks) != 1:
         raise ValueError(f"expected exactly one <syntaxhighlight lang=\"json\"> or <pre> block, "
                          f"found {len(blocks)}")
-    body = str(blocks[0].contents)
+    return _validate(str(blocks[0].contents))
+
+
+def _validate(body: str) -> dict:
     try:
         data = json.loads(body)
     except json.JSONDecodeError as e:
@@ -117,29 +141,59 @@ def parse_config(text: str) -> dict:
 
 
 def read_onwiki_config(site, store, settings: Settings) -> OnwikiConfig:
-    """Read and validate the config page; on any problem fall back to the last good values."""
+    """The newest trusted revision of the config page, validated; on any problem the last
+    good values stay in force. Untrusted newer revisions are reported, never applied."""
     import pywikibot
-    from pywikibot.exceptions import NoPageError
 
     page = pywikibot.Page(site, settings.config_page)
+    if not page.exists():
+        return _fallback(store, [])
+    problems = []
+    if page.isRedirectPage():  # a moved config page: the bot reads only its own title
+        problems.append(f"[[{settings.config_page}]] is a redirect (was it moved?); "
+                        "the bot never follows it")
+        return _fallback(store, problems)
+    revisions = list(page.revisions(content=True, total=HISTORY_DEPTH))  # newest first
+    editors = _config_editors(site, {r.user for r in revisions if r.user})
+    trusted = next((r for r in revisions if r.user in editors), None)
+    for rev in revisions:
+        if trusted is not None and rev.revid <= trusted.revid:
+            break
+        problems.append(f"[[{settings.config_page}]] revision {rev.revid} by "
+                        f"{rev.user or 'a hidden user'} not applied: only the bot's account and "
+                        "interface admins may configure the bot")
+    if trusted is None:
+        return _fallback(store, problems)
     try:
-        text = page.get(force=True, get_redirect=True)
-    except NoPageError:
-        return OnwikiConfig(source="none")
-    revid = page.latest_revision_id
-    try:
-        values = parse_config(text)
+        values = parse_config(trusted.text or "")
     except ValueError as e:
-        last = store.get_cursor(CURSOR) or {}
-        problem = f"[[{settings.config_page}]] revision {revid} is invalid: {e}"
-        if last:
-            problem += f"; keeping the configuration of revision {last.get('revid')}"
-        return OnwikiConfig(values=_revive(last.get("values", {})),
-                            source="last good" if last else "none",
-                            revid=last.get("revid"), problems=[problem])
-    store.set_cursor(CURSOR, {"revid": revid, "values": {
+        problems.append(f"[[{settings.config_page}]] revision {trusted.revid} is invalid: {e}")
+        return _fallback(store, problems)
+    store.set_cursor(CURSOR, {"revid": trusted.revid, "values": {
         k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}})
-    return OnwikiConfig(values=values, source="page", revid=revid)
+    return OnwikiConfig(values=values, source="page", revid=trusted.revid, problems=problems)
+
+
+def _config_editors(site, names: set[str]) -> set[str]:
+    """Who of ``names`` may configure the bot: its own account and interface admins."""
+    own = site.username()
+    editors = {n for n in names if n == own}
+    others = sorted(names - editors)
+    for start in range(0, len(others), 50):
+        for user in site.users(others[start:start + 50]):
+            if set(user.get("groups", ())) & CONFIG_EDITOR_GROUPS:
+                editors.add(user["name"])
+    return editors
+
+
+def _fallback(store, problems: list[str]) -> OnwikiConfig:
+    last = store.get_cursor(CURSOR) or {}
+    if last and problems:
+        problems = problems[:-1] + [
+            f"{problems[-1]}; keeping the configuration of revision {last.get('revid')}"]
+    return OnwikiConfig(values=_revive(last.get("values", {})),
+                        source="last good" if last else "none",
+                        revid=last.get("revid"), problems=problems)
 
 
 def _revive(values: dict) -> dict:
@@ -147,11 +201,22 @@ def _revive(values: dict) -> dict:
 
 
 def apply_config(settings: Settings, config: OnwikiConfig) -> Settings:
-    """``settings`` with the on-wiki values, except the ones set locally (not at their default)."""
-    defaults = Settings()
-    wiki = {k: v for k, v in config.values.items()
-            if k in ONWIKI_KEYS and getattr(settings, k) == getattr(defaults, k)}
-    return settings.replace(**wiki) if wiki else settings
+    """``settings`` with the on-wiki values, except the ones given explicitly (locally);
+    those are listed in ``config.overridden``."""
+    wiki = {}
+    for key, value in config.values.items():
+        if key not in ONWIKI_KEYS:
+            continue
+        if key in settings.explicit:
+            if getattr(settings, key) != value:
+                config.overridden.append(f"{key}={value!r} on the config page not applied: "
+                                         f"set locally to {getattr(settings, key)!r}")
+            continue
+        wiki[key] = value
+    if not wiki:
+        return settings
+    # page values do not become "explicit": a later page may change them again
+    return dataclasses.replace(settings.replace(**wiki), explicit=settings.explicit)
 
 
 def effective_settings(site, store, settings: Settings) -> tuple[Settings, OnwikiConfig]:

@@ -24,6 +24,7 @@ highest first, while an order people chose is left alone.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Iterable
@@ -59,6 +60,13 @@ VERDICT_ALIASES = {
     "delete": "out-of-scope", "?": "unsure",
 }
 
+#: where a signature starts in a verdict slot: "--", "~~~" or a user link
+_SIGNATURE = re.compile(r"\s*(?:--|—|~~~|\[\[\s*(?:user|user talk)\s*:)", re.IGNORECASE)
+
+#: the opening of an entry, as found in plain text when its closing braces are gone
+_OPENING = re.compile(r"\{\{\s*(?:template\s*:\s*)?nsfw[ _]review[ _]entry\s*(?:\||\n|$)",
+                      re.IGNORECASE)
+
 MAIN_SECTION = "Flagged files"
 SEPARATE_SECTION = "Separately listed categories"
 
@@ -78,8 +86,13 @@ def is_entry(template: Template) -> bool:
 
 
 def normalize_verdict(raw: str) -> tuple[str | None, str | None]:
-    """``(verdict, problem)``: an empty slot is ``(None, None)``; an unknown value has a problem."""
-    value = " ".join(raw.strip().lower().split())
+    """``(verdict, problem)``: an empty slot is ``(None, None)``; an unknown value has a problem.
+
+    Human forms are read: any case, a trailing signature (``sfw --~~~~`` as saved,
+    ``[[User:...]]``) and trailing punctuation (``nsfw.``; ``?`` stays: it means unsure).
+    """
+    value = _SIGNATURE.split(raw, maxsplit=1)[0]
+    value = " ".join(value.strip().lower().split()).rstrip(".,;:!").strip()
     if not value:
         return None, None
     if value in VERDICTS:
@@ -333,12 +346,42 @@ class ReviewPage:
         self._keys.pop(id(entry.template), None)  # the score may have changed
         return changed
 
+    def repair(self) -> list[str]:
+        """Close entries whose ``}}`` was deleted: they parse as plain text, so the card
+        would vanish. :returns: the ``id=`` of each entry repaired (as written)"""
+        repaired, parts = [], []
+        for node in self.code.nodes:
+            text = str(node)
+            match = _OPENING.search(text) if isinstance(node, Text) else None
+            if match:
+                fragment = text[match.start():]
+                # the entry's parameters are the "|name=value" lines right after its opening
+                lines = fragment.split("\n")
+                last = max((i for i, line in enumerate(lines) if line.lstrip().startswith("|")),
+                           default=0)
+                fixed = "\n".join(lines[:last + 1]) + "\n}}"
+                rest = "\n".join(lines[last + 1:])
+                text = text[:match.start()] + fixed + ("\n" + rest if rest else "\n")
+                found = re.search(r"\|\s*id\s*=\s*([^|\n]*)", fixed)
+                repaired.append(found.group(1).strip() if found else "")
+            parts.append(text)
+        if repaired:
+            self.code = mwparserfromhell.parse("".join(parts))
+            self._keys.clear()
+        return repaired
+
     def remove(self, version_id: int) -> str | None:
         """Take an entry and the text it owns off the page; returns that text, or None."""
+        for node in self._entry_nodes():
+            if self._key(node)[0] == version_id:
+                return self.remove_node(node)
+        return None
+
+    def remove_node(self, entry: Template) -> str | None:
+        """Take this entry (a top-level node) and the text it owns off the page."""
         nodes = self.code.nodes
         for i, node in enumerate(nodes):
-            if isinstance(node, Template) and is_entry(node) and \
-                    self._key(node)[0] == version_id:
+            if node is entry:
                 end = i + 1
                 while end < len(nodes) and not isinstance(nodes[end], Heading) and not (
                         isinstance(nodes[end], Template) and is_entry(nodes[end])):

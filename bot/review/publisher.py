@@ -19,9 +19,16 @@ One publish:
    an interrupted publish loses nothing.
 
 The page holds at most ``review_max_entries``: when it is full, new entries wait
-in storage (highest score first) until answered entries retire. An entry a
-human deleted from the page is marked ``removed`` in storage and never put
-back; one that comes back (a reverted blanking) is in the queue again.
+in storage (highest score first) until answered entries retire. When the limit
+is lowered, answered entries go to the archive and unanswered ones go back to
+the queue (state ``queued``): no configuration change retires an open card.
+
+The bot alone decides what is listed (:mod:`bot.review.ownership`): a card
+removed by someone outside the trusted groups (or by its uploader) is put back,
+with the bot's own parameters; a trusted person's removal is recorded with the
+removing revision. Cards with ids the bot did not list are taken off, entries
+whose closing ``}}`` was deleted are repaired, and a move of the page is not
+followed: the list is restored at the configured title. Each of these is reported.
 """
 from __future__ import annotations
 
@@ -33,7 +40,9 @@ from bot.metadata import batch_size, chunks
 from bot.safety import Halted
 
 from .edits import EditGuard
+from .harvester import same_user
 from .onwiki_config import effective_settings
+from .ownership import removals
 from .page import (ENTRY_TEMPLATE, EntryData, ReviewPage, append_to_archive, archive_page_text,
                    new_page_text, parse_entries)
 
@@ -41,6 +50,8 @@ __all__ = ["PublishReport", "publish_review", "MAX_ATTEMPTS"]
 
 MAX_ATTEMPTS = 5
 ARCHIVE_CURSOR = "review-archive:{page}"
+#: the bot's last save of the review page: removals are attributed from there on
+PUBLISH_CURSOR = "review-publish:{page}"
 #: the entry template's wikitext, created on a wiki that lacks it
 TEMPLATE_FILE = Path(__file__).with_name("templates") / "NSFW_review_entry.wiki"
 
@@ -63,12 +74,21 @@ class PublishReport:
     simulated: list[Path] = field(default_factory=list)
     halted: str | None = None
     config_source: str = "none"
+    queued: int = 0                 # open cards taken off for room: back when room frees
+    restored: list[str] = field(default_factory=list)   # what the bot undid, and whose edit
+    notes: list[str] = field(default_factory=list)      # config keys pinned locally
     problems: list[str] = field(default_factory=list)
+
+    def details(self) -> list[str]:
+        return self.restored + self.notes + self.problems
 
     def format(self) -> str:
         """One line for logs and the CLI."""
         if self.halted:
             return f"review page [[{self.page}]]: halted: {self.halted}"
+        return "\n".join([self._line()] + [f"  {d}" for d in self.details()])
+
+    def _line(self) -> str:
         where = f"simulated to {self.simulated[-1]}" if self.simulated else f"{self.edits} edits"
         return (f"review page [[{self.page}]]: +{self.added} listed ({self.separate} apart), "
                 f"{self.archived} archived, {self.removed_by_humans} removed by people, "
@@ -115,6 +135,7 @@ def publish_review(site, store, settings: Settings, *, model_id: str | None = No
     settings, config = effective_settings(site, store, settings)
     report.config_source = config.source
     report.problems += config.problems
+    report.notes += config.overridden
     guard = EditGuard(site, settings)
     try:
         guard.check()
@@ -140,13 +161,22 @@ def publish_review(site, store, settings: Settings, *, model_id: str | None = No
 
 def _plan(site, store, settings: Settings, model_id: str,
           report: PublishReport) -> tuple[list[EntryData], dict[int, EntryData]]:
-    """Entries to add (not on the page yet) and fresh data for entries already listed."""
+    """Entries to add (not on the page yet) and the bot's data for every entry it lists."""
+    title = settings.review_page
     flagged = store.flagged_for_review(model_id, threshold=settings.threshold,
-                                       limit=settings.review_max_entries, page=settings.review_page)
-    categories = _categories(site, sorted({f.title for f in flagged}))
+                                       limit=settings.review_max_entries, page=title,
+                                       trusted_verdicts_only=True)
+    flagged = [f for f in flagged if f.review_state in (None, "queued")]
+    listed = store.flagged_versions(
+        model_id, [e.version_id for e in store.review_entries(title, states=["listed"])],
+        page=title)
+    categories = _categories(site, sorted({f.title for f in flagged + listed}))
     opt_out = {u.replace("_", " ") for u in settings.opt_out}
     excluded, separate = set(settings.excluded_categories), set(settings.separate_categories)
     new, refresh = [], {}
+    for f in listed:
+        cats = categories.get(f.title, set())
+        refresh[f.version_id] = EntryData.from_flagged(f, separate=bool(cats & separate))
     for f in flagged:
         cats = categories.get(f.title, set())
         if f.uploader and f.uploader in opt_out:
@@ -155,11 +185,7 @@ def _plan(site, store, settings: Settings, model_id: str,
         if cats & excluded:
             report.skipped_excluded += 1
             continue
-        data = EntryData.from_flagged(f, separate=bool(cats & separate))
-        if f.review_state == "listed":
-            refresh[f.version_id] = data
-        elif f.review_state is None:
-            new.append(data)
+        new.append(EntryData.from_flagged(f, separate=bool(cats & separate)))
     return new, refresh
 
 
@@ -189,27 +215,51 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
     title = settings.review_page
     entries = store.review_entries(title)  # oldest first
     listed_ids = [e.version_id for e in entries if e.state == "listed"]
+    reviewed = {e.version_id for e in entries if e.state == "reviewed"}
     retired = {e.version_id for e in entries if e.state == "retired"}
-    removed = {e.version_id for e in entries if e.state == "removed"}
     new_ids = {d.version_id for d in new}
+    cursor_name = PUBLISH_CURSOR.format(page=title)
+    removed = _trusted_removals(site, store, settings, report, cursor_name,
+                                set(listed_ids) - set(refresh), refresh)
+    # what the bot lists (retired entries leave through the archive)
+    keep = (set(listed_ids) - set(removed)) | reviewed | retired | new_ids
     archived: set[int] = set()      # taken off by us (and safe in the archive)
     overflowed: set[int] = set()
+    queued: set[int] = set()
     saved = False
     for _attempt in range(MAX_ATTEMPTS + 1):
         page, text = _read(site, title)
+        exists = text is not None
+        if text is not None and page.isRedirectPage():
+            report.problems.append(f"[[{title}]] was turned into a redirect (moved?): the bot "
+                                   "does not follow it and restores its list here")
+            text = None
         review = ReviewPage(text if text is not None else new_page_text(bot_name=site.username()))
+        for broken in review.repair():
+            report.restored.append(f"entry {broken or '(no id)'}: its template was broken "
+                                   "(closing braces deleted); repaired")
+        for entry in review.entries():
+            if entry.version_id not in keep:  # not the bot's card: an unknown id, or one it took off
+                review.remove_node(entry.template)
+                report.restored.append(f"entry {entry.version_id}: not listed by the bot; "
+                                       "taken off")
         on_page = review.ids()
         chunks = {v: review.remove(v) for v in on_page if v in retired}
+        for v, data in refresh.items():
+            if v in keep and v not in on_page:
+                review.add(data)
         room = settings.review_max_entries - len(review.entries())
         adds = [d for d in new if d.version_id not in on_page][:max(room, 0)]
         for data in adds:
             review.add(data)
         refreshed = sum(review.refresh(d) for v, d in refresh.items() if v in on_page)
-        overflow = _overflow(review, settings.review_max_entries, listed_ids)
-        chunks.update({v: review.remove(v) for v in overflow})
+        answered, waiting = _overflow(review, settings.review_max_entries, listed_ids, reviewed)
+        chunks.update({v: review.remove(v) for v in answered})
+        for v in waiting:
+            review.remove(v)
 
         new_text = str(review)
-        if new_text == (text or "") or (text is None and not review.entries()):
+        if new_text == (text or "") or (text is None and not exists and not review.entries()):
             break                       # the page says what it should (or needs not exist)
         if saved:
             report.conflicts += 1       # our last save was merged away or dropped
@@ -223,9 +273,10 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
                                        "moved, will try again next run")
                 return
             archived.update(chunks)
-            overflowed.update(overflow)
+            overflowed.update(answered)
+        queued.update(waiting)
         try:
-            report.revid = guard.save(page, new_text, exists=text is not None,
+            report.revid = guard.save(page, new_text, exists=exists,
                                       summary=_summary(added=len(adds), archived=len(chunks),
                                                        refreshed=refreshed))
         except EditConflictError:
@@ -240,23 +291,56 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
             return
         saved = True
 
-    revid = page.latest_revision_id if text is not None else None
+    revid = page.latest_revision_id if exists else None
+    if revid:
+        latest = page.latest_revision
+        store.set_cursor(cursor_name, {"revid": revid,
+                                       "timestamp": latest.timestamp.isoformat()})
     now_on_page = review.ids()
     added = new_ids & now_on_page
-    gone = [v for v in listed_ids if v not in now_on_page and v not in archived]
     report.added = len(added)
     report.separate = sum(d.separate for d in new if d.version_id in added)
     report.archived = len(archived - now_on_page)
-    report.removed_by_humans = len(gone)
+    report.removed_by_humans = len(removed)
+    report.queued = len(queued - now_on_page)
     for v in sorted(added):
         store.upsert_review_entry(v, page=title, state="listed", revid=revid)
-    for v in gone:
-        store.upsert_review_entry(v, page=title, state="removed", revid=revid)
+    for v, removal_revid in sorted(removed.items()):
+        store.upsert_review_entry(v, page=title, state="removed", revid=removal_revid)
     for v in sorted(overflowed - now_on_page):
         store.upsert_review_entry(v, page=title, state="retired", revid=revid)
-    # back on the page (a blanking reverted, an entry restored): in the queue again
-    for v in sorted(removed & now_on_page):
-        store.upsert_review_entry(v, page=title, state="listed", revid=revid)
+    for v in sorted(queued - now_on_page):
+        store.upsert_review_entry(v, page=title, state="queued", revid=revid)
+
+
+def _trusted_removals(site, store, settings: Settings, report: PublishReport, cursor_name: str,
+                      unrenderable: set[int], refresh: dict[int, EntryData]) -> dict[int, int]:
+    """Listed cards a trusted person took off since the bot's last save: ``id -> revid``.
+    Every other missing card is put back (and said so)."""
+    page, text = _read(site, settings.review_page)
+    if unrenderable:
+        report.problems.append(f"entries {sorted(unrenderable)} have no score by this model: "
+                               "left as they are")
+    if text is None or page.isRedirectPage():
+        return {}
+    missing = set(refresh) - ReviewPage(text).ids()
+    found = removals(page, store.get_cursor(cursor_name) or {}, missing)
+    names = {r.user for r in found.values() if r.user}
+    groups = {u["name"]: set(u.get("groups", ())) for u in site.users(sorted(names))} \
+        if names else {}
+    trusted, uploaders = set(settings.trusted_groups), store.uploaders(missing)
+    removed = {}
+    for v in sorted(missing):
+        r = found.get(v)
+        who = r.user if r else None
+        if r and who and groups.get(who, set()) & trusted and not same_user(who, uploaders.get(v)):
+            removed[v] = r.revid
+            report.restored.append(f"entry {v}: removed by {who} in revision {r.revid} "
+                                   f"({r.timestamp}): recorded")
+        else:
+            how = f"by {who or 'a hidden user'} in revision {r.revid}" if r else "(not in the history)"
+            report.restored.append(f"entry {v}: removed {how}, who may not; put back")
+    return removed
 
 
 def _ensure_template(site, guard: EditGuard) -> None:
@@ -270,16 +354,19 @@ def _ensure_template(site, guard: EditGuard) -> None:
                    summary="NSFW review list: the template of one review entry")
 
 
-def _overflow(review: ReviewPage, limit: int, listed_oldest_first: list[int]) -> list[int]:
-    """Entries to archive so the page holds at most ``limit``: answered ones first, then oldest."""
-    entries = review.entries()
+def _overflow(review: ReviewPage, limit: int, listed_oldest_first: list[int],
+              reviewed: set[int]) -> tuple[list[int], list[int]]:
+    """Entries to take off so the page holds at most ``limit``: answered ones (a counted
+    verdict) first, to the archive; then open ones, newest first, back to the queue."""
+    entries = [e.version_id for e in review.entries() if e.version_id is not None]
     excess = len(entries) - limit
     if excess <= 0:
-        return []
+        return [], []
     age = {v: i for i, v in enumerate(listed_oldest_first)}
-    ranked = sorted((e for e in entries if e.version_id is not None),
-                    key=lambda e: (e.verdict is None, age.get(e.version_id, len(age))))
-    return [e.version_id for e in ranked[:excess]]
+    answered = [v for v in entries if v in reviewed][:excess]
+    open_ = sorted((v for v in entries if v not in reviewed),
+                   key=lambda v: -age.get(v, len(age)))[:excess - len(answered)]
+    return answered, open_
 
 
 def _archive(site, store, settings: Settings, guard: EditGuard, report: PublishReport,

@@ -153,3 +153,14 @@ def test_archive_is_idempotent():
     again, added_again = append_to_archive(text, chunks)
     assert again == text and added_again == []
     assert [e.version_id for e in parse_entries(text)] == [1, 2]
+
+
+@pytest.mark.parametrize("raw, verdict", [
+    ("sfw --~~~~", "sfw"), ("nsfw.", "nsfw"), ("NSFW", "nsfw"), ("Sfw!", "sfw"),
+    ("sfw --[[User:Patty|Patty]] 12:00, 1 December 2026 (UTC)", "sfw"),
+    ("nsfw [[User:Patty|Patty]]", "nsfw"), ("?", "unsure"), ("Out of scope.", "out-of-scope"),
+])
+def test_human_forms_of_a_verdict_are_read(raw, verdict):
+    from bot.review.page import normalize_verdict
+
+    assert normalize_verdict(raw) == (verdict, None)

@@ -107,7 +107,8 @@ def test_human_reorders_deletes_and_comments(site, store, settings, wiki):
     ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.95), ("File:C.jpg", 0.9),
                               ("File:D.jpg", 0.85)])
     publish_review(site, store, settings, model_id=MODEL)
-    alice = wiki.user("Alice")
+    # a patroller (trusted) edits: only a trusted person's removal stands
+    alice, patty = wiki.user("Alice"), wiki.user("Patty")
     page = ReviewPage(alice.page_text(settings.review_page))
     moved = page.remove(ids[3])                       # D to the top
     page.remove(ids[1])                               # B deleted
@@ -117,7 +118,7 @@ def test_human_reorders_deletes_and_comments(site, store, settings, wiki):
     c_end = text.index("}}", text.index("|file=C.jpg")) + 2
     text = text[:c_end] + "\n:I agree, a museum photo. --Patty" + text[c_end:]
     text = text.replace("Files a classifier", "Read [[Help:NSFW]] first. Files a classifier")
-    alice.edit(settings.review_page, text)
+    patty.edit(settings.review_page, text)
     human = alice.page_text(settings.review_page)
 
     add_flagged(store, [{"title": "File:E.jpg", "score": 0.97, "page_id": 3000, "sha1": "e" * 40}])
@@ -132,12 +133,13 @@ def test_human_reorders_deletes_and_comments(site, store, settings, wiki):
     assert after.replace(str(new_entry.template) + "\n", "", 1) == human
     assert publish_review(site, store, settings, model_id=MODEL).edits == 0
 
-    # a blanking, reverted: nothing was lost, and the restored entries are in the queue again
+    # a blanking by someone outside the trusted groups: the bot puts its list back, and
+    # nothing changes state (it used to mark every entry removed)
     alice.edit(settings.review_page, "")
-    assert publish_review(site, store, settings, model_id=MODEL).removed_by_humans == 4
-    alice.edit(settings.review_page, after)
-    publish_review(site, store, settings, model_id=MODEL)
-    assert set(states(store, settings.review_page).values()) == {"listed", "removed"}
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert report.removed_by_humans == 0 and len(report.restored) == 4
+    restored = alice.page_text(settings.review_page)
+    assert sorted(entry_ids(restored)) == sorted(entry_ids(after))
     assert states(store, settings.review_page)[ids[1]] == "removed"
     assert sorted(v for v, s in states(store, settings.review_page).items() if s == "listed") == \
         sorted(entry_ids(after))
@@ -273,8 +275,9 @@ def test_onwiki_config_valid_invalid_and_local_override(site, store, settings, w
         ("File:Statue.png", 0.99), ("File:Painting.png", 0.98), ("File:Photo.png", 0.97),
         {"title": "File:Other.png", "score": 0.96, "uploader": "Optedout"},
         ("File:Lowish.png", 0.85)])
-    sam = wiki.user("Sam")
-    sam.edit(settings.config_page, """Bot settings.
+    # only the bot's own account (and interface admins) configure the bot
+    owner = wiki.user("NsfwBot")
+    owner.edit(settings.config_page, """Bot settings.
 <syntaxhighlight lang="json">
 {"threshold": 0.9, "excluded_categories": ["Nude paintings"],
  "separate_categories": ["Anatomy"], "opt_out": ["Optedout"], "review_max_entries": 5}
@@ -289,14 +292,14 @@ def test_onwiki_config_valid_invalid_and_local_override(site, store, settings, w
     assert text.index("|id=%d\n" % ids[0]) > text.index("== Separately listed categories ==")
 
     # invalid JSON: reported, and the last good configuration (threshold 0.9) stays
-    sam.edit(settings.config_page,
-             '<syntaxhighlight lang="json">{"threshold": 0.5,</syntaxhighlight>')
+    owner.edit(settings.config_page,
+               '<syntaxhighlight lang="json">{"threshold": 0.5,</syntaxhighlight>')
     report = publish_review(site, store, settings, model_id=MODEL)
     assert report.config_source == "last good"
     assert len(report.problems) == 1 and "invalid JSON" in report.problems[0]
     assert report.added == 0                            # Lowish (0.85) stays below 0.9
 
-    # a local setting (one that differs from the default 0.8) wins over the page
+    # a local setting wins over the page
     report = publish_review(site, store, settings.replace(threshold=0.85), model_id=MODEL)
     assert report.added == 1
 

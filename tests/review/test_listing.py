@@ -1,0 +1,147 @@
+"""The bot alone decides what is listed, and only trusted people configure it (real MediaWiki)."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot.review import harvest_verdicts, publish_review
+from bot.review.page import ReviewPage
+
+from .conftest import MODEL, add_flagged
+from .test_wiki import entry_ids, states
+
+pytestmark = pytest.mark.wiki
+
+CONFIG_JSON = "User:NsfwBot/config.json"
+
+
+def test_ip_removal_is_put_back_and_a_patrollers_is_recorded(site, store, settings, wiki):
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.9)])
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    ip, patty = wiki.anonymous(), wiki.user("Patty")
+    page = ReviewPage(ip.page_text(title))
+    page.remove(ids[0])
+    ip.edit(title, str(page))
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert report.removed_by_humans == 0 and "put back" in report.restored[0]
+    assert sorted(entry_ids(ip.page_text(title))) == sorted(ids)
+    assert states(store, title) == {ids[0]: "listed", ids[1]: "listed"}
+
+    page = ReviewPage(patty.page_text(title))
+    page.remove(ids[1])
+    patty.edit(title, str(page))
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert report.removed_by_humans == 1 and "removed by Patty" in report.restored[0]
+    assert entry_ids(patty.page_text(title)) == [ids[0]]
+    (entry,) = [e for e in store.review_entries(title) if e.version_id == ids[1]]
+    assert entry.state == "removed" and entry.revid      # which revision, hence who and when
+
+
+def test_unknown_ids_on_a_full_page_do_not_crash(site, store, settings, wiki):
+    settings = settings.replace(review_max_entries=2)
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.9), ("File:C.jpg", 0.85)])
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    ip = wiki.anonymous()
+    extra = "".join(f"{{{{NSFW review entry|id={n}|file=X{n}.jpg|score=0.999}}}}\n"
+                    for n in (424242, 434343))
+    ip.edit(title, ip.page_text(title) + "\n" + extra)
+    report = publish_review(site, store, settings, model_id=MODEL)   # used to raise IntegrityError
+    assert sum("not listed by the bot" in r for r in report.restored) == 2
+    assert entry_ids(ip.page_text(title)) == ids[:2]
+    assert states(store, title) == {ids[0]: "listed", ids[1]: "listed"}
+
+
+def test_changed_score_and_file_are_restored(site, store, settings, wiki):
+    (vid,) = add_flagged(store, [("File:A.jpg", 0.99)])
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    ip = wiki.anonymous()
+    ip.edit(title, ip.page_text(title).replace("|score=0.990", "|score=0.100")
+            .replace("|file=A.jpg", "|file=Other.jpg"))
+    publish_review(site, store, settings, model_id=MODEL)
+    text = ip.page_text(title)
+    assert "|score=0.990" in text and "|file=A.jpg" in text
+
+
+def test_broken_template_is_repaired_not_counted_as_removed(site, store, settings, wiki):
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.9)])
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    mallory = wiki.user("Mallory")
+    text = mallory.page_text(title)
+    end = text.index("}}", text.index("|id=%d" % ids[0]))
+    mallory.edit(title, text[:end] + text[end + 2:])
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert report.removed_by_humans == 0
+    assert any("template was broken" in r for r in report.restored)
+    assert sorted(entry_ids(mallory.page_text(title))) == sorted(ids)
+    assert set(states(store, title).values()) == {"listed"}
+
+
+def test_page_move_is_not_followed(site, store, settings, wiki):
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.9)])
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    alice = wiki.user("Alice")
+    alice.api("POST", action="move", **{"from": title}, to="User:Alice/Moved", token=alice.token())
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert report.halted is None and any("redirect" in p for p in report.problems)
+    assert sorted(entry_ids(alice.page_text(title))) == sorted(ids)
+    assert set(states(store, title).values()) == {"listed"}
+    assert harvest_verdicts(site, store, settings).untrusted == []
+
+
+def test_config_only_from_the_bot_and_interface_admins(site, store, settings, wiki):
+    settings = settings.replace(config_page=CONFIG_JSON)
+    hostile = '{"threshold": 1.0, "opt_out": ["Alice"]}'
+    for user in (wiki.anonymous(), wiki.user("Mallory"), wiki.user("Patty")):
+        with pytest.raises(RuntimeError, match="customjsonprotected"):  # MediaWiki refuses
+            user.edit(CONFIG_JSON, hostile)
+    wiki.user("Ivy").edit(CONFIG_JSON, '{"threshold": 0.95}')
+    # this wiki lets sysops edit user JSON; the bot still applies only the bot's account
+    # and interface admins
+    wiki.user("Sam").edit(CONFIG_JSON, hostile)
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.9)])
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert report.config_source == "page"
+    assert any("by Sam not applied" in p for p in report.problems)
+    assert entry_ids(wiki.user("Alice").page_text(settings.review_page)) == [ids[0]]
+
+
+def test_untrusted_config_revision_is_reported_not_applied(site, store, settings, wiki):
+    wiki.user("NsfwBot").edit(settings.config_page, '<pre>{"threshold": 0.85}</pre>')
+    wiki.anonymous().edit(settings.config_page, '<pre>{"threshold": 1.0, "opt_out": ["Alice"],'
+                                                ' "review_max_entries": 1}</pre>')
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.9)])
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert report.config_source == "page"
+    assert any("by 127.0.0.1 not applied" in p for p in report.problems)
+    assert sorted(entry_ids(wiki.user("Alice").page_text(settings.review_page))) == sorted(ids)
+
+
+def test_lowering_the_limit_retires_no_open_card(site, store, settings, wiki):
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.95), ("File:C.jpg", 0.9)])
+    publish_review(site, store, settings, model_id=MODEL)
+    owner, title = wiki.user("NsfwBot"), settings.review_page
+    # the fixture pins the limit locally; here the page may set it
+    unpinned = dataclasses.replace(settings, explicit=settings.explicit - {"review_max_entries"})
+    owner.edit(settings.config_page, '<pre>{"review_max_entries": 1}</pre>')
+    report = publish_review(site, store, unpinned, model_id=MODEL)
+    assert report.queued == 2 and report.archived == 0
+    assert len(entry_ids(owner.page_text(title))) == 1
+    assert "retired" not in states(store, title).values()
+    owner.edit(settings.config_page, '<pre>{"review_max_entries": 5}</pre>')
+    publish_review(site, store, unpinned, model_id=MODEL)
+    assert sorted(entry_ids(owner.page_text(title))) == sorted(ids)   # they came back
+    assert set(states(store, title).values()) == {"listed"}
+
+
+def test_an_explicit_local_value_equal_to_the_default_wins(site, store, settings, wiki):
+    wiki.user("NsfwBot").edit(settings.config_page, '<pre>{"threshold": 0.95}</pre>')
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.9)])
+    report = publish_review(site, store, settings.replace(threshold=0.8), model_id=MODEL)
+    assert sorted(entry_ids(wiki.user("Alice").page_text(settings.review_page))) == sorted(ids)
+    assert any("threshold=0.95" in n and "set locally" in n for n in report.notes)

@@ -1,0 +1,92 @@
+"""Who counts, against the real MediaWiki, with distinct actors: an IP, the uploader, an
+autopatrolled uploader, a patroller, a sysop, an interface admin and the bot."""
+from __future__ import annotations
+
+import pytest
+
+from bot.review import harvest_verdicts, publish_review
+
+from .conftest import MODEL, add_flagged
+from .test_wiki import set_verdict, states
+
+pytestmark = pytest.mark.wiki
+
+
+def verdicts_by(store) -> dict[tuple[int, str], tuple[str, bool]]:
+    return {(v.version_id, v.reviewer): (v.verdict, v.trusted) for v in store.verdicts()}
+
+
+def latest_revid(user, title: str) -> int:
+    page = user.api(action="query", prop="revisions", titles=title,
+                    rvprop="ids")["query"]["pages"][0]
+    return page["revisions"][0]["revid"]
+
+
+def test_answer_restored_by_an_undo_keeps_its_author(site, store, settings, wiki):
+    """The uploader's own `sfw` stays untrusted after an IP blanks the page and a sysop undoes it."""
+    (vid,) = add_flagged(store, [("File:A.jpg", 0.99)])     # uploaded by Alice
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    alice, ip, sam = wiki.user("Alice"), wiki.anonymous(), wiki.user("Sam")
+    alice.edit(title, set_verdict(alice.page_text(title), vid, "sfw"))
+    first = harvest_verdicts(site, store, settings)
+    assert [(u.reviewer, u.reason) for u in first.untrusted] == [("Alice", "not in the trusted groups")]
+
+    ip.edit(title, "")
+    harvest_verdicts(site, store, settings)                 # the cursor now sits on the blanking
+    blanking = latest_revid(sam, title)
+    sam.api("POST", action="edit", title=title, undo=blanking, token=sam.token())
+    report = harvest_verdicts(site, store, settings)
+    assert report.verdicts == 0 and report.untrusted == []
+    assert report.reverts == [latest_revid(sam, title)]
+    assert verdicts_by(store) == {(vid, "Alice"): ("sfw", False)}
+    assert states(store, title)[vid] == "listed"
+
+
+def test_answer_copied_back_by_hand_credits_nobody(site, store, settings, wiki):
+    """Not a revert MediaWiki can see (a remark added too): the slot says what it said."""
+    (vid,) = add_flagged(store, [("File:A.jpg", 0.99)])
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    alice, ip, sam = wiki.user("Alice"), wiki.anonymous(), wiki.user("Sam")
+    answered = set_verdict(alice.page_text(title), vid, "sfw")
+    alice.edit(title, answered)
+    harvest_verdicts(site, store, settings)
+    ip.edit(title, "")
+    harvest_verdicts(site, store, settings)
+    sam.edit(title, answered + "\n:Restored after vandalism. --Sam")
+    report = harvest_verdicts(site, store, settings)
+    assert (report.verdicts, report.untrusted, report.reverts) == (0, [], [])
+    assert verdicts_by(store) == {(vid, "Alice"): ("sfw", False)}
+
+
+def test_only_reviewers_who_are_not_the_uploader_count(site, store, settings, wiki):
+    ids = add_flagged(store, [
+        {"title": "File:ByAuto.jpg", "score": 0.99, "uploader": "Auto"},
+        {"title": "File:ByPatty.jpg", "score": 0.98, "uploader": "Patty"},
+        {"title": "File:ByAlice.jpg", "score": 0.97, "uploader": "Alice"},
+        {"title": "File:ByAlice2.jpg", "score": 0.96, "uploader": "Alice"},
+    ])
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    auto, patty, sam, ip = wiki.user("Auto"), wiki.user("Patty"), wiki.user("Sam"), wiki.anonymous()
+    auto.edit(title, set_verdict(auto.page_text(title), ids[0], "sfw"))      # own file
+    auto.edit(title, set_verdict(auto.page_text(title), ids[2], "sfw"))      # not a reviewer
+    patty.edit(title, set_verdict(patty.page_text(title), ids[1], "sfw"))    # own file
+    patty.edit(title, set_verdict(patty.page_text(title), ids[0], "nsfw"))   # counts
+    ip.edit(title, set_verdict(ip.page_text(title), ids[3], "sfw"))          # an IP
+    report = harvest_verdicts(site, store, settings)
+    assert {(u.version_id, u.reviewer, u.reason) for u in report.untrusted} == {
+        (ids[0], "Auto", "not in the trusted groups"), (ids[2], "Auto", "not in the trusted groups"),
+        (ids[1], "Patty", "own upload"), (ids[3], "127.0.0.1", "not in the trusted groups")}
+    assert report.verdicts == 1
+    sam.edit(title, set_verdict(sam.page_text(title), ids[1], "nsfw"))       # a sysop counts
+    harvest_verdicts(site, store, settings)
+    got = verdicts_by(store)
+    assert got[ids[0], "Patty"] == ("nsfw", True) and got[ids[1], "Sam"] == ("nsfw", True)
+    assert got[ids[1], "Patty"] == ("sfw", False) and got[ids[0], "Auto"] == ("sfw", False)
+    # only trusted, independent verdicts become training labels
+    assert {(v.version_id, v.label) for v in store.labelled_versions()} == {
+        (ids[0], "nsfw"), (ids[1], "nsfw")}
+    assert states(store, title) == {ids[0]: "reviewed", ids[1]: "reviewed",
+                                    ids[2]: "listed", ids[3]: "listed"}
