@@ -129,6 +129,10 @@ def test_stop_page_and_exit_codes(wiki, bot_env, tmp_path):
     no_database = run_bot(bot_env, "status", "--database-url",
                           "postgresql+psycopg://nobody@127.0.0.1:1/none")
     assert no_database.returncode == 4, no_database.stderr
+    # a stopped run wrote nothing, and status never creates a database (issue 13): exit 4 until
+    # `db upgrade` (or a run) has made one
+    assert run_bot(bot_env, "status", "--data-dir", str(data)).returncode == 4
+    assert run_bot(bot_env, "db", "upgrade", "--data-dir", str(data)).returncode == 0
     status = run_bot(bot_env, "status", "--data-dir", str(data))
     assert status.returncode == 0 and "pending" in status.stdout
 
