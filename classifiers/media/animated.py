@@ -255,6 +255,7 @@ def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: Medi
     if im.format == "PNG":
         return _sample_apng(im, fp, frames=frames, limits=limits, decode_size=decode_size,
                             background=background, deadline=deadline)
+    _keep_webp_canvas_alpha(im)
     canvas = im.size[0] * im.size[1]
     n = int(getattr(im, "n_frames", 1))
     reachable = min(n, limits.max_decoded_frames, max(1, limits.max_decoded_pixels // canvas))
@@ -281,6 +282,22 @@ def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: Medi
     if not out:
         raise error or MediaError("decode-error", "no frame decoded")
     return DecodedMedia("animated", out, error.kind if error else None, error.message if error else None)
+
+
+def _keep_webp_canvas_alpha(im: Image.Image) -> None:
+    """Read an animated WebP's canvas with its alpha, also when the file claims none.
+
+    libwebp's WebPAnimDecoder (which browsers and Pillow use) composes every
+    frame on an RGBA canvas that starts transparent, and "dispose to
+    background" clears a frame's rectangle to transparent (WebP container
+    spec, "Animation"). Pillow 13 reads that canvas as ``RGBX`` (the fourth
+    byte dropped) when the VP8X header has no alpha flag, so what the page
+    shows through becomes black. The decoded bytes are RGBA either way: read
+    them as such.
+    """
+    if getattr(im, "rawmode", None) == "RGBX" and im.mode == "RGB":
+        im.rawmode = "RGBA"
+        im._mode = "RGBA"  # Pillow sets the tile's raw mode from rawmode on each load()
 
 
 def _frame_limit(n: int, reachable: int, limits: MediaLimits) -> MediaError | None:
