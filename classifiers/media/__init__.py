@@ -104,5 +104,11 @@ def _read_image(source, fmt: str, *, frames: int, limits: MediaLimits, decode_si
                                             decode_size=decode_size, background=background,
                                             deadline=deadline,
                                             timeline=animated if animated is not True else None)
+                if fmt == "GIF":  # a frame smaller than the screen: transparent around it
+                    from .animated import still_gif
+                    still = still_gif(im, fp, decode_size=decode_size, background=background,
+                                      deadline=deadline)
+                    if still is not None:
+                        return still
             return decode_still(im, limits=limits, decode_size=decode_size,
                                 background=background, deadline=deadline)

@@ -28,7 +28,7 @@ from .gif_compositing import compose_gif
 from .limits import DecodedMedia, Deadline, Frame, MediaError, MediaLimits
 from .stills import classify_pillow_error, reduce_to, to_rgb, to_rgba
 
-__all__ = ["is_animated", "sample_animation", "gif_delays", "gif_timeline", "GifTimeline",
+__all__ = ["is_animated", "sample_animation", "still_gif", "gif_delays", "gif_timeline", "GifTimeline",
            "spread_indices"]
 
 #: browsers play GIF delays of 0-10 ms at this rate, so that is when the frames show
@@ -61,6 +61,28 @@ def is_animated(im: Image.Image, fp: BinaryIO) -> GifTimeline | bool:
         timeline = _with_buffer(fp, gif_timeline)
         return timeline if len(timeline.delays) > 1 else False
     return bool(getattr(im, "is_animated", False))
+
+
+def still_gif(im: Image.Image, fp: BinaryIO, *, decode_size: int,
+               background: tuple[int, int, int], deadline: Deadline) -> DecodedMedia | None:
+    """A one-frame GIF whose frame does not cover the logical screen, as browsers show it.
+
+    Outside the frame's box the canvas is transparent (GIF89a, section 23, as
+    browsers read it), so the page shows there; Pillow fills it with colour 0.
+    None when the frame covers the screen (or no frame is complete): then
+    Pillow's own still decode is right and gives the errors.
+    """
+    timeline = _with_buffer(fp, gif_timeline)
+    if len(timeline.layout) != 1 or timeline.layout[0][1] == (0, 0, *im.size):
+        return None
+    deadline.spend(im.size[0] * im.size[1])
+    try:
+        composed = _with_buffer(fp, lambda buf: [
+            reduce_to(to_rgb(frame, background), decode_size)
+            for _, frame in compose_gif(buf, timeline, 0, [0], before_frame=lambda i: None)])
+    except (OSError, EOFError, SyntaxError, ValueError) as e:
+        raise classify_pillow_error(e, stage="decoding GIF") from None
+    return DecodedMedia("still", [Frame(composed[0], 0, None)])
 
 
 def _with_buffer(fp: BinaryIO, scan):
