@@ -62,12 +62,20 @@ def read_frames(source: str | os.PathLike | bytes, *, frames: int = 16,
             return _read_image(source, sniffed.format, frames=frames, limits=limits,
                                decode_size=decode_size, background=background, deadline=deadline)
         except MediaError as e:
+            if sniffed.format == "JPEG" and e.kind == "truncated":
+                # Browsers show a JPEG that lacks only its end marker (see jpeg_end.py)
+                from .jpeg_end import with_end_marker
+                completed = with_end_marker(_bytes_of(source))
+                if completed is None:
+                    raise
+                return _read_image(completed, "JPEG", frames=frames, limits=limits,
+                                   decode_size=decode_size, background=background,
+                                   deadline=deadline)
             if sniffed.format != "PNG" or not is_metadata_refusal(e):
                 raise
             # Browsers show a PNG whose ICC profile or text Pillow will not decompress
             # (libpng skips the chunk): decode it without those chunks.
-            data = source if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
-            return _read_image(png_without_metadata(data), "PNG", frames=frames, limits=limits,
+            return _read_image(png_without_metadata(_bytes_of(source)), "PNG", frames=frames, limits=limits,
                                decode_size=decode_size, background=background, deadline=deadline)
     except MediaError:
         raise
@@ -75,6 +83,10 @@ def read_frames(source: str | os.PathLike | bytes, *, frames: int = 16,
         raise MediaError("too-large", "out of memory while decoding") from None
     except Exception as e:  # noqa: BLE001 - a decoder bug must not end a batch
         raise MediaError("decode-error", f"{type(e).__name__}: {e}") from None
+
+
+def _bytes_of(source: str | os.PathLike | bytes):
+    return source if isinstance(source, (bytes, bytearray, memoryview)) else Path(source).read_bytes()
 
 
 def _head(source: str | os.PathLike | bytes) -> tuple[bytes, int]:
@@ -104,5 +116,11 @@ def _read_image(source, fmt: str, *, frames: int, limits: MediaLimits, decode_si
                                             decode_size=decode_size, background=background,
                                             deadline=deadline,
                                             timeline=animated if animated is not True else None)
+                if fmt == "GIF":  # a frame smaller than the screen: transparent around it
+                    from .animated import still_gif
+                    still = still_gif(im, fp, decode_size=decode_size, background=background,
+                                      deadline=deadline)
+                    if still is not None:
+                        return still
             return decode_still(im, limits=limits, decode_size=decode_size,
                                 background=background, deadline=deadline)

@@ -23,11 +23,12 @@ from typing import BinaryIO, NamedTuple
 
 from PIL import Image
 
+from .apng_compositing import apng_frames, compose_apng
 from .gif_compositing import compose_gif
 from .limits import DecodedMedia, Deadline, Frame, MediaError, MediaLimits
-from .stills import classify_pillow_error, reduce_to, to_rgb
+from .stills import classify_pillow_error, reduce_to, to_rgb, to_rgba
 
-__all__ = ["is_animated", "sample_animation", "gif_delays", "gif_timeline", "GifTimeline",
+__all__ = ["is_animated", "sample_animation", "still_gif", "gif_delays", "gif_timeline", "GifTimeline",
            "spread_indices"]
 
 #: browsers play GIF delays of 0-10 ms at this rate, so that is when the frames show
@@ -62,6 +63,28 @@ def is_animated(im: Image.Image, fp: BinaryIO) -> GifTimeline | bool:
     return bool(getattr(im, "is_animated", False))
 
 
+def still_gif(im: Image.Image, fp: BinaryIO, *, decode_size: int,
+               background: tuple[int, int, int], deadline: Deadline) -> DecodedMedia | None:
+    """A one-frame GIF whose frame does not cover the logical screen, as browsers show it.
+
+    Outside the frame's box the canvas is transparent (GIF89a, section 23, as
+    browsers read it), so the page shows there; Pillow fills it with colour 0.
+    None when the frame covers the screen (or no frame is complete): then
+    Pillow's own still decode is right and gives the errors.
+    """
+    timeline = _with_buffer(fp, gif_timeline)
+    if len(timeline.layout) != 1 or timeline.layout[0][1] == (0, 0, *im.size):
+        return None
+    deadline.spend(im.size[0] * im.size[1])
+    try:
+        composed = _with_buffer(fp, lambda buf: [
+            reduce_to(to_rgb(frame, background), decode_size)
+            for _, frame in compose_gif(buf, timeline, 0, [0], before_frame=lambda i: None)])
+    except (OSError, EOFError, SyntaxError, ValueError) as e:
+        raise classify_pillow_error(e, stage="decoding GIF") from None
+    return DecodedMedia("still", [Frame(composed[0], 0, None)])
+
+
 def _with_buffer(fp: BinaryIO, scan):
     """``scan`` over the whole file without copying it (BytesIO buffer or mmap)."""
     if isinstance(fp, io.BytesIO):
@@ -72,22 +95,6 @@ def _with_buffer(fp: BinaryIO, scan):
             view.release()
     with mmap.mmap(fp.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         return scan(buf)
-
-
-def _apng_frame_count(buf) -> int:
-    """Complete fcTL (frame control) chunks in a PNG, by skipping from chunk to chunk."""
-    pos, end, count = 8, len(buf), 0
-    while pos + 8 <= end:
-        length = int.from_bytes(buf[pos:pos + 4], "big")
-        kind = bytes(buf[pos + 4:pos + 8])
-        pos += 12 + length
-        if pos > end:
-            break
-        if kind == b"fcTL":
-            count += 1
-        elif kind == b"IEND":
-            break
-    return count
 
 
 def gif_delays(buf) -> list[float]:
@@ -267,44 +274,29 @@ def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: Medi
         return _sample_gif(im, fp, timeline or _with_buffer(fp, gif_timeline), frames=frames,
                            limits=limits, decode_size=decode_size, background=background,
                            deadline=deadline)
+    if im.format == "PNG":
+        return _sample_apng(im, fp, frames=frames, limits=limits, decode_size=decode_size,
+                            background=background, deadline=deadline)
+    _keep_webp_canvas_alpha(im)
     canvas = im.size[0] * im.size[1]
-    n = claimed = int(getattr(im, "n_frames", 1))
-    if im.format == "PNG":  # acTL's frame count is a claim: count the frame headers
-        n = max(1, min(n, _with_buffer(fp, _apng_frame_count)
-                       + (1 if getattr(im, "default_image", False) else 0)))
+    n = int(getattr(im, "n_frames", 1))
     reachable = min(n, limits.max_decoded_frames, max(1, limits.max_decoded_pixels // canvas))
     targets = spread_indices(reachable, frames)
-    wanted = set(targets)
     out: list[Frame] = []
-    error: MediaError | None = None
-    if n < claimed:
-        error = MediaError("truncated", f"the header claims {claimed:,} frames, the file holds {n:,}")
-    if reachable < n:
-        error = MediaError("frame-limit", f"{n:,} frames; sampled the first {reachable:,} "
-                           f"(max_decoded_frames {limits.max_decoded_frames:,}, "
-                           f"max_decoded_pixels {limits.max_decoded_pixels:,})")
-    elapsed = 0.0  # APNG: seconds from the start to frame i, summed while walking
+    error = _frame_limit(n, reachable, limits)
     i = last = 0
     try:
-        for i in range(targets[-1] + 1):
+        for i in targets:  # WebP decodes forward by itself on load()
             if deadline.expired():
-                error = MediaError("timeout", f"stopped at frame {i} after {deadline.elapsed:.1f} s "
-                                   f"(max_seconds {limits.max_seconds})")
+                error = _timeout(i, deadline, limits)
                 break
-            if im.format == "WEBP" and i not in wanted:
-                continue  # WebP decodes forward by itself on load(): no need to visit
             if i:
                 im.seek(i)
-            if i in wanted:
-                im.load()
-                deadline.spend(canvas * max(1, i - last), frames=max(1, i - last))
-                last = i
-                # WebP knows each frame's start; APNG's is the sum of the delays before it
-                t = im.info.get("timestamp", 0) / 1000.0 if im.format == "WEBP" else elapsed
-                image = reduce_to(to_rgb(im.copy(), background), decode_size)
-                out.append(Frame(image, i, round(t, 6)))
-            if im.format == "PNG":
-                elapsed += (im.info.get("duration") or 0.0) / 1000.0
+            im.load()
+            deadline.spend(canvas * max(1, i - last), frames=max(1, i - last))
+            last = i
+            image = reduce_to(to_rgb(im.copy(), background), decode_size)
+            out.append(Frame(image, i, round(im.info.get("timestamp", 0) / 1000.0, 6)))
     except (OSError, EOFError, SyntaxError, ValueError) as e:
         error = classify_pillow_error(e, stage=f"{im.format} frame {i}")
         if isinstance(e, EOFError) or "seek" in str(e).lower():
@@ -312,3 +304,82 @@ def sample_animation(im: Image.Image, fp: BinaryIO, *, frames: int, limits: Medi
     if not out:
         raise error or MediaError("decode-error", "no frame decoded")
     return DecodedMedia("animated", out, error.kind if error else None, error.message if error else None)
+
+
+def _keep_webp_canvas_alpha(im: Image.Image) -> None:
+    """Read an animated WebP's canvas with its alpha, also when the file claims none.
+
+    libwebp's WebPAnimDecoder (which browsers and Pillow use) composes every
+    frame on an RGBA canvas that starts transparent, and "dispose to
+    background" clears a frame's rectangle to transparent (WebP container
+    spec, "Animation"). Pillow 13 reads that canvas as ``RGBX`` (the fourth
+    byte dropped) when the VP8X header has no alpha flag, so what the page
+    shows through becomes black. The decoded bytes are RGBA either way: read
+    them as such.
+    """
+    if getattr(im, "rawmode", None) == "RGBX" and im.mode == "RGB":
+        im.rawmode = "RGBA"
+        im._mode = "RGBA"  # Pillow sets the tile's raw mode from rawmode on each load()
+
+
+def _frame_limit(n: int, reachable: int, limits: MediaLimits) -> MediaError | None:
+    if reachable >= n:
+        return None
+    return MediaError("frame-limit", f"{n:,} frames; sampled the first {reachable:,} "
+                      f"(max_decoded_frames {limits.max_decoded_frames:,}, "
+                      f"max_decoded_pixels {limits.max_decoded_pixels:,})")
+
+
+def _timeout(i: int, deadline: Deadline, limits: MediaLimits) -> MediaError:
+    return MediaError("timeout", f"stopped at frame {i} after {deadline.elapsed:.1f} s "
+                      f"(max_seconds {limits.max_seconds})")
+
+
+def _sample_apng(im: Image.Image, fp: BinaryIO, *, frames: int, limits: MediaLimits,
+                 decode_size: int, background: tuple[int, int, int],
+                 deadline: Deadline) -> DecodedMedia:
+    """APNG frames spread over the animation, composed by apng_compositing.
+
+    Frame numbers and times count animation frames only: a default image
+    (``IDAT`` before the first ``fcTL``) is not shown by APNG decoders. The
+    ``acTL`` frame count is a claim; the frames counted are those in the file.
+    """
+    layout = _with_buffer(fp, apng_frames)
+    claimed = int(getattr(im, "n_frames", 1)) - (1 if getattr(im, "default_image", False) else 0)
+    n = min(len(layout.frames), max(claimed, 1))  # frames past acTL's count are not played
+    if not n:
+        raise MediaError("truncated", "the APNG holds no complete animation frame")
+    canvas = im.size[0] * im.size[1]
+    reachable = min(n, limits.max_decoded_frames, max(1, limits.max_decoded_pixels // canvas))
+    targets = spread_indices(reachable, frames)
+    delays = [f.delay for f in layout.frames[:n]]
+    starts = _starts(delays)
+    out: list[Frame] = []
+    error = _frame_limit(n, reachable, limits)
+    if n < claimed and error is None:
+        error = MediaError("truncated", f"the header claims {claimed:,} frames, the file holds {n:,}")
+    k = 0
+
+    def before_frame(i: int) -> None:
+        nonlocal k
+        k = i
+        if deadline.expired():
+            raise _timeout(i, deadline, limits)
+        deadline.spend(canvas)
+
+    def walk(buf) -> None:  # keeps the frames composed before an error
+        for i, shown in compose_apng(buf, layout, im.size, targets, to_rgba=to_rgba,
+                                     before_frame=before_frame):
+            out.append(Frame(reduce_to(to_rgb(shown, background), decode_size), i,
+                             round(starts[i], 6)))
+
+    try:
+        _with_buffer(fp, walk)
+    except MediaError as e:
+        error = e
+    except (OSError, EOFError, SyntaxError, ValueError) as e:
+        error = classify_pillow_error(e, stage=f"APNG frame {k}")
+    if not out:
+        raise error or MediaError("decode-error", "no frame decoded")
+    return DecodedMedia("animated", out, error.kind if error else None,
+                        error.message if error else None, duration=round(sum(delays), 6))

@@ -9,7 +9,7 @@ from PIL import Image
 from .limits import DecodedMedia, Deadline, Frame, MediaError, MediaLimits
 from .orientation import apply_exif_orientation
 
-__all__ = ["open_image", "decode_still", "to_rgb", "reduce_to", "DEFAULT_BACKGROUND"]
+__all__ = ["open_image", "decode_still", "to_rgb", "to_rgba", "reduce_to", "DEFAULT_BACKGROUND"]
 
 #: Transparent pixels are composited onto white: Commons shows files on white
 #: pages (galleries, articles, thumbnails), so white is what patrollers and
@@ -76,7 +76,23 @@ def decode_still(im: Image.Image, *, limits: MediaLimits, decode_size: int,
 
 
 def to_rgb(im: Image.Image, background: tuple[int, int, int] = DEFAULT_BACKGROUND) -> Image.Image:
-    """Any Pillow mode as 8-bit RGB; alpha composited onto ``background``.
+    """Any Pillow mode as 8-bit RGB; alpha composited onto ``background`` (see :func:`to_rgba`)."""
+    im = _to_8bit(im)
+    if im.mode == "RGBA":
+        flat = Image.new("RGB", im.size, background)
+        flat.paste(im, mask=im.getchannel("A"))
+        return flat
+    return im if im.mode == "RGB" else im.convert("RGB")
+
+
+def to_rgba(im: Image.Image) -> Image.Image:
+    """Any Pillow mode as 8-bit RGBA, transparency (alpha or a tRNS key) kept as alpha."""
+    im = _to_8bit(im)
+    return im if im.mode == "RGBA" else im.convert("RGBA")
+
+
+def _to_8bit(im: Image.Image) -> Image.Image:
+    """RGBA when ``im`` carries transparency, else an 8-bit mode without alpha.
 
     A tRNS key colour (``info["transparency"]``) is transparent in every mode:
     16-bit greyscale keys are matched on the full 16-bit samples (PNG 1.2,
@@ -108,12 +124,8 @@ def to_rgb(im: Image.Image, background: tuple[int, int, int] = DEFAULT_BACKGROUN
     if "transparency" in im.info and mode in ("P", "L", "RGB", "1"):
         im, mode = im.convert("RGBA"), "RGBA"
     if mode in ("LA", "La", "PA", "RGBa"):
-        im, mode = im.convert("RGBA"), "RGBA"
-    if mode == "RGBA":
-        flat = Image.new("RGB", im.size, background)
-        flat.paste(im, mask=im.getchannel("A"))
-        return flat
-    return im if mode == "RGB" else im.convert("RGB")
+        im = im.convert("RGBA")
+    return im
 
 
 def reduce_to(im: Image.Image, decode_size: int) -> Image.Image:

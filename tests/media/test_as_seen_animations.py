@@ -106,3 +106,28 @@ def test_local_palettes_with_their_own_transparent_index():
     got = frames_of(save_gif(layers, [1, 1, 1], background=0))
     for g, e in zip(got, shown(layers, [1, 1, 1])):
         assert np.array_equal(g, e)
+
+
+@pytest.mark.parametrize("transparent", [False, True])
+@pytest.mark.parametrize("offset", [(0, 0), (4, 2)])
+def test_a_still_gif_smaller_than_its_screen_shows_the_page_around_it(offset, transparent):
+    """One frame, 8x8 at ``offset`` on a 16x12 logical screen: browsers show white around
+    it (the canvas starts transparent); Pillow's still decode shows palette colour 0
+    there when the frame has no transparent index."""
+    from classifiers.media.animated import gif_timeline
+    pixels = np.full((8, 8), 1, np.uint8)
+    pixels[0, 0] = 2
+    frame = palette_frame(pixels, [(0, 0, 0), (200, 30, 30), (9, 90, 9)])
+    buf = io.BytesIO()
+    frame.save(buf, "GIF", optimize=False, **({"transparency": 2} if transparent else {}))
+    data = bytearray(buf.getvalue())
+    data[6:10] = (16).to_bytes(2, "little") + (12).to_bytes(2, "little")
+    at = gif_timeline(bytes(data)).layout[0][0]  # the image descriptor
+    data[at + 1:at + 5] = offset[0].to_bytes(2, "little") + offset[1].to_bytes(2, "little")
+    decoded = read_frames(bytes(data))
+    assert decoded.media_type == "still" and decoded.frames[0].image.size == (16, 12)
+    expected = np.full((12, 16, 3), 255, np.uint8)
+    x, y = offset
+    expected[y:y + 8, x:x + 8] = (200, 30, 30)
+    expected[y, x] = 255 if transparent else (9, 90, 9)
+    assert np.array_equal(np.asarray(decoded.frames[0].image), expected)
