@@ -111,6 +111,22 @@ def test_simulate_writes_nothing_to_the_wiki(wiki, bot_env, tmp_path):
     assert list((data / "simulate").glob("*.wiki")), done.stdout
 
 
+def test_run_exits_1_when_files_failed_and_0_when_none(wiki, bot_env, tmp_path):
+    """Exit 1: done, but some files failed (docs: bot/exit_codes.py). The failure is real:
+    a size cap smaller than the thumbnails the wiki serves makes every download fail."""
+    upload_distinct_photos(wiki, tmp_path, 2)
+    common = ("run", "--lookback-hours", "1", "--no-review")
+    capped = tmp_path / "capped.toml"
+    capped.write_text("max_image_bytes = 1000\n")
+    failing = run_bot(bot_env, *common, "--data-dir", str(tmp_path / "a"), "--config", str(capped))
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert re.search(r"scored 0 \(.*\b2 failed", failing.stdout), failing.stdout
+
+    clean = run_bot(bot_env, *common, "--data-dir", str(tmp_path / "b"))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert re.search(r"scored 2 \(.*\b0 failed", clean.stdout), clean.stdout
+
+
 def revisions(user, title: str) -> list[int]:
     answer = user.api(action="query", prop="revisions", titles=title, rvprop="ids", rvlimit="max")
     (page,) = answer["query"]["pages"]  # formatversion=2
