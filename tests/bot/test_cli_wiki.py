@@ -111,6 +111,52 @@ def test_simulate_writes_nothing_to_the_wiki(wiki, bot_env, tmp_path):
     assert list((data / "simulate").glob("*.wiki")), done.stdout
 
 
+def test_run_exits_1_when_files_failed_and_0_when_none(wiki, bot_env, tmp_path):
+    """Exit 1: done, but some files failed (docs: bot/exit_codes.py). The failure is real:
+    a size cap smaller than the thumbnails the wiki serves makes every download fail."""
+    upload_distinct_photos(wiki, tmp_path, 2)
+    common = ("run", "--lookback-hours", "1", "--no-review")
+    capped = tmp_path / "capped.toml"
+    capped.write_text("max_image_bytes = 1000\n")
+    failing = run_bot(bot_env, *common, "--data-dir", str(tmp_path / "a"), "--config", str(capped))
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    assert re.search(r"scored 0 \(.*\b2 failed", failing.stdout), failing.stdout
+
+    clean = run_bot(bot_env, *common, "--data-dir", str(tmp_path / "b"))
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert re.search(r"scored 2 \(.*\b0 failed", clean.stdout), clean.stdout
+
+
+def revisions(user, title: str) -> list[int]:
+    answer = user.api(action="query", prop="revisions", titles=title, rvprop="ids", rvlimit="max")
+    (page,) = answer["query"]["pages"]  # formatversion=2
+    return [r["revid"] for r in page.get("revisions", [])]
+
+
+def test_pywikibots_own_simulate_is_a_dry_run(wiki, bot_env, tmp_path):
+    """``-simulate`` (pywikibot's global option, one dash) means what our ``--simulate`` means."""
+    upload_distinct_photos(wiki, tmp_path, 2)
+    patty = wiki.user("Patty")
+    review = "User:CommonsNsfwBot/Review"
+    patty.edit(review, "Reviewers, start here. ~~~~")
+    before = revisions(patty, review)
+    assert len(before) == 1
+    data = tmp_path / "data"
+    config = tmp_path / "bot.toml"
+    config.write_text("max_edits_per_minute = 600.0\n")
+    # Threshold 0 flags everything, so a real run would edit the review page.
+    done = run_bot(bot_env, "-simulate", "run", "--threshold", "0", "--data-dir", str(data),
+                   "--lookback-hours", "1", "--config", str(config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert revisions(patty, review) == before  # the page's history is untouched
+    changes = patty.api(action="query", list="recentchanges", rcuser="NsfwBot", rclimit=50)
+    assert changes["query"]["recentchanges"] == []
+    with storage.open_store(None, data_dir=data) as store:
+        assert store.status().flagged == 2  # it did score and flag: there was something to write
+    # the bot knew it was simulating: the page went to the local file instead
+    assert list((data / "simulate").glob("*.wiki")), done.stdout
+
+
 def test_stop_page_and_exit_codes(wiki, bot_env, tmp_path):
     data = tmp_path / "data"
     patty = wiki.user("Patty")

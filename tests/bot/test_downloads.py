@@ -34,6 +34,9 @@ class MediaHost(ThreadingHTTPServer):
         self.max_active = 0
         self.lock = threading.Lock()
         self.delay = 0.0
+        self.hold_until = 0  # hold each request until this many are in flight ...
+        self.hold_seconds = 30.0  # ... or this long
+        self.gate = threading.Condition(self.lock)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}{path}"
@@ -51,19 +54,23 @@ class Handler(BaseHTTPRequestHandler):
             host.agents.append(self.headers.get("User-Agent", ""))
             n = host.hits.get(self.path, 0)
             host.hits[self.path] = n + 1
+            host.gate.notify_all()
+            host.gate.wait_for(lambda: host.active >= host.hold_until, timeout=host.hold_seconds)
         try:
             time.sleep(host.delay)
             answers = host.routes.get(self.path, [(404, {}, b"not found")])
             status, headers, body = answers[min(n, len(answers) - 1)]
-            self.send_response(status)
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
         finally:
+            # no longer in flight before the client can see the answer: its next request
+            # must not meet this one still counted
             with host.lock:
                 host.active -= 1
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 @pytest.fixture
@@ -183,7 +190,10 @@ def test_failures_are_stored_and_retried_with_backoff(host, settings, tmp_path, 
 
 
 def test_concurrency_to_the_media_host_is_bounded(host, settings, tmp_path, scoring):
-    host.delay = 0.2
+    # Every request is held until three are in flight, or 2 s: the allowed two always meet
+    # (a downloader fetching one at a time shows max_active 1 whatever the load), and a
+    # third request, if the downloader sent one, finds them still there.
+    host.hold_until, host.hold_seconds = 3, 2.0
     for i in range(8):
         host.routes[f"/{i}.jpg"] = [(200, {}, JPEG)]
     with storage.open_store(None, data_dir=settings.data_dir) as store:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import threading
 
 import numpy as np
 import pytest
@@ -125,17 +126,32 @@ class _FailingRuntime:
 
     def __init__(self, real) -> None:
         self.real = real
+        self.failed = threading.Event()
 
     def probabilities(self, batch):
         if len(batch) > 1:
+            self.failed.set()
             raise MemoryError("out of memory")
         return self.real.probabilities(batch)
 
 
 def test_inference_errors_fail_only_the_files_of_that_batch(onnx_classifier, coffee_jpeg):
-    clf = Classifier(onnx_classifier.card, _FailingRuntime(onnx_classifier.backend), batch_size=4)
+    runtime = _FailingRuntime(onnx_classifier.backend)
+    clf = Classifier(onnx_classifier.card, runtime, batch_size=4)
     gif = SKIMAGE_DATA / "no_time_for_that_tiny.gif"
-    results = {r.key: r for r in ScoringPipeline(clf, frames=3).score([("gif", gif), ("still", coffee_jpeg)])}
+
+    def items():
+        # The gif's three frames form one batch, which fails; the still is handed over only
+        # after that failure, so it is scored in a batch of its own (no timing involved).
+        yield "gif", gif
+        assert runtime.failed.wait(60), "the gif's batch was never scored"
+        yield "still", coffee_jpeg
+
+    results = {r.key: r for r in ScoringPipeline(clf, frames=3).score(items())}
     assert sorted(results) == ["gif", "still"]
     assert results["gif"].error_kind == "inference-error" and "out of memory" in results["gif"].error_message
-    assert all(r.ok or r.error_kind == "inference-error" for r in results.values())
+    assert results["gif"].score is None and not results["gif"].ok
+    # a later batch is unaffected by the earlier failure
+    still = results["still"]
+    assert still.ok and still.error_kind is None and still.media_type == "still"
+    assert still.score is not None and len(still.frames) == 1

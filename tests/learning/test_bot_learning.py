@@ -114,3 +114,26 @@ def test_train_command_fine_tunes_on_judged_files(bot_data, trained, tmp_path, c
     assert "training on 40 judged files (14 nsfw)" in printed
     assert f"evaluate --compare {result.checkpoint} {out / 'best.safetensors'}" in printed
     assert (out / "best.safetensors").is_file() and (out / "data" / "manifest.jsonl").is_file()
+
+
+def test_export_untrusted_flag_decides_on_an_untrusted_verdict_with_a_thumbnail(bot_data, tmp_path, capsys):
+    """Upload 42 is judged (nsfw) only by an untrusted user; here it has a kept thumbnail,
+    so the flag alone decides whether it is exported."""
+    with storage.open_store(data_dir=bot_data.data_dir) as store:
+        (untrusted,) = [v for v in store.labelled_versions(trusted_only=False) if v.title == "File:Upload 42.png"]
+    sha1 = f"{42:040x}"  # as the fixture stored it
+    thumb = bot_data.data_dir / "thumbs" / f"{untrusted.version_id}-{sha1[:12]}.png"  # kept as the bot keeps them
+    striped_image(np.random.default_rng(42), horizontal=True).save(thumb)
+
+    def export(*flags: str) -> list[dict]:
+        out = tmp_path / ("set" + "".join(flags))
+        assert bot_main(["--data-dir", str(bot_data.data_dir), "export-labelled", str(out), *flags]) == 0
+        return [json.loads(line) for line in (out / "manifest.jsonl").read_text().splitlines()]
+
+    without = export()
+    assert "exported 40 files (14 nsfw, 26 sfw)" in capsys.readouterr().out
+    assert "File:Upload 42.png" not in {r["title"] for r in without}
+    with_flag = export("--untrusted")
+    assert "exported 41 files (15 nsfw, 26 sfw)" in capsys.readouterr().out
+    (row,) = [r for r in with_flag if r["title"] == "File:Upload 42.png"]
+    assert row["label"] == "nsfw" and row["version_id"] == untrusted.version_id

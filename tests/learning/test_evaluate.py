@@ -54,7 +54,9 @@ def test_compare_two_models_on_the_same_files(trained, untrained_checkpoint, hol
     old, new = results["models"]
     assert old["model"] != new["model"] and old["model"] in report and new["model"] in report
     assert old["files"] == new["files"] == 80 and old["nsfw"] == 40
-    assert new["auc"] > 0.9 > old["auc"] - 0.2  # the trained model ranks the stripes; the random one is ~chance
+    # the trained model ranks the stripes; the random one (seed 1) ranks far worse (AUC 0.70 here)
+    assert new["auc"] > 0.9
+    assert old["auc"] < new["auc"] - 0.2
 
     # every figure of the report follows from the per-file scores it wrote
     with open(out / "scores.csv") as fp:

@@ -46,9 +46,15 @@ def encode_image(im: Image.Image, fmt: str, **params) -> bytes:
     return buf.getvalue()
 
 
+#: the colour of a set bit in block row 0 and row 1 of :func:`moving_frame`: yellow and cyan
+#: differ only in which of red and blue is on, so a decoder that swaps R and B reads them wrong
+BIT_COLOURS = ((255, 255, 0), (0, 255, 255))
+
+
 def moving_frame(i: int, width: int, height: int) -> np.ndarray:
     """A frame that tells its number: 16 blocks in the top half spell ``i`` in binary
-    (white = 1; read back with :func:`frame_number`), a green bar moves below them."""
+    (set bits yellow in the first row of blocks, cyan in the second; read back with
+    :func:`frame_number`, which also checks those colours), a green bar moves below them."""
     a = np.zeros((height, width, 3), np.uint8)
     a[..., 0] = (i * 7) % 256
     a[height // 2:, : (i * 3) % width, 1] = 200
@@ -56,20 +62,36 @@ def moving_frame(i: int, width: int, height: int) -> np.ndarray:
     for bit in range(16):
         if i >> bit & 1:
             row, col = divmod(bit, 8)
-            a[row * bh:(row + 1) * bh, col * bw:(col + 1) * bw] = 255
+            a[row * bh:(row + 1) * bh, col * bw:(col + 1) * bw] = BIT_COLOURS[row]
     return a
 
 
+class ChannelOrderError(AssertionError):
+    """A bit block of :func:`moving_frame` came back in the other row's colour: R and B swapped."""
+
+
 def frame_number(image) -> int:
-    """The number :func:`moving_frame` wrote into ``image`` (robust to lossy codecs)."""
-    a = np.asarray(image.convert("L") if hasattr(image, "convert") else image, dtype=np.float32)
+    """The number :func:`moving_frame` wrote into ``image`` (robust to lossy codecs).
+
+    A block is a set bit when its green is high (the top half's background has none);
+    its colour must then be its row's (yellow: red on, blue off; cyan: the reverse),
+    otherwise :class:`ChannelOrderError` is raised.
+    """
+    rgb = image.convert("RGB") if hasattr(image, "convert") else image
+    a = np.asarray(rgb, dtype=np.float32)
+    assert a.ndim == 3 and a.shape[2] == 3, a.shape
     height, width = a.shape[:2]
     bw, bh = width // 8, height // 4
     n = 0
     for bit in range(16):
         row, col = divmod(bit, 8)
         block = a[row * bh + bh // 4:(row + 1) * bh - bh // 4, col * bw + bw // 4:(col + 1) * bw - bw // 4]
-        if block.mean() > 160:
+        r, g, b = block.reshape(-1, 3).mean(axis=0)
+        if g > 160:
+            on, off = (r, b) if row == 0 else (b, r)
+            if not (on > 160 and off < 96):
+                raise ChannelOrderError(f"bit {bit}: block colour {(round(r), round(g), round(b))}, "
+                                        f"expected about {BIT_COLOURS[row]}")
             n |= 1 << bit
     return n
 
@@ -137,7 +159,7 @@ def make_audio(path: Path, *, fmt: str = "ogg", codec: str = "libopus", seconds:
 
 def make_animation(fmt: str, n: int, *, size: tuple[int, int] = (32, 24),
                    duration: int | list[int] = 100, **params) -> bytes:
-    """An animated GIF/WebP/PNG whose frame i has red level i mod 256."""
+    """An animated GIF/WebP/PNG whose frame i is :func:`moving_frame` (i) (red level 7i mod 256)."""
     frames = [Image.fromarray(moving_frame(i, *size)) for i in range(n)]
     if fmt == "WEBP":
         params.setdefault("lossless", True)

@@ -76,3 +76,17 @@ def test_policy_rejects_bad_settings(bad):
 def test_vote_needs_frames():
     with pytest.raises(ValueError):
         vote([], VotingPolicy())
+
+
+def test_a_score_exactly_at_the_threshold_passes():
+    """docs/architecture.md: ``flagged == score >= threshold``, for frames and for the file
+    (mutation testing found ``>`` survived on both comparisons)."""
+    at = frames(0.5, 0.5, 0.1)
+    v = vote(at, VotingPolicy(threshold=0.5, quorum=0.5))
+    assert v.flagged and v.score == 0.5 and v.flagged_share == pytest.approx(2 / 3)
+    assert vote(frames(0.5), VotingPolicy(threshold=0.5)).flagged  # a still, one frame
+
+
+def test_any_k_defaults_to_one_frame():
+    assert VotingPolicy().k == 1
+    assert vote(frames(0.1, 0.95, 0.2), VotingPolicy(threshold=0.9, rule="any-k")).flagged

@@ -21,6 +21,34 @@ def count(store, model) -> int:
         return connection.scalar(select(func.count()).select_from(model))
 
 
+class Clock:
+    """storage's ``utcnow``, frozen and moved by hand: leases and backoffs expire when the
+    test says so, not when a loaded machine happens to get there."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    import storage.claims
+    import storage.ingest
+    import storage.review
+    import storage.runs
+    import storage.scoring
+
+    fake = Clock()
+    for module in (storage.claims, storage.ingest, storage.review, storage.runs, storage.scoring):
+        monkeypatch.setattr(module, "utcnow", fake)
+    return fake
+
+
 def test_ingest_is_idempotent_and_moves_the_cursor(store):
     versions = [version(p) for p in range(10)]
     ids = store.add_file_versions(versions, cursor=("uploadlog", {"timestamp": "t1", "logid": 9}))
@@ -53,14 +81,16 @@ def test_a_failed_ingest_writes_nothing(store):
     assert store.get_cursor("uploadlog") == {"logid": 1}
 
 
-def test_claims_do_not_overlap_and_expired_leases_come_back(store):
+def test_claims_do_not_overlap_and_expired_leases_come_back(store, clock):
     store.add_file_versions([version(p) for p in range(10)])
     first = store.claim(MODEL, worker="a", limit=4, lease_seconds=0.5)
     second = store.claim(MODEL, worker="b", limit=100, lease_seconds=60)
     assert len(first) == 4 and len(second) == 6
     assert not {p.version_id for p in first} & {p.version_id for p in second}
     assert store.claim(MODEL, worker="c", limit=10) == []
-    time.sleep(0.6)
+    clock.advance(0.4)
+    assert store.claim(MODEL, worker="c", limit=10) == []  # not yet expired
+    clock.advance(0.2)
     again = store.claim(MODEL, worker="c", limit=10)
     assert sorted(p.version_id for p in again) == sorted(p.version_id for p in first)
     # another model has its own queue
@@ -104,7 +134,7 @@ def test_frames_errors_and_timings_round_trip(store):
     assert report.scored == 2 and report.flagged == 1
 
 
-def test_transient_failures_back_off_then_give_up(store):
+def test_transient_failures_back_off_then_give_up(store, clock):
     store.add_file_versions([version(1)])
     (item,) = store.claim(MODEL, worker="a", limit=1)
     given_up = store.record_failure(item.version_id, MODEL, stage="download", kind="http-503",
@@ -113,13 +143,13 @@ def test_transient_failures_back_off_then_give_up(store):
     assert not given_up
     assert store.claim(MODEL, worker="a", limit=1) == []  # backing off
     assert store.status(MODEL).backing_off == 1
-    time.sleep(0.35)
+    clock.advance(0.35)
     (again,) = store.claim(MODEL, worker="a", limit=1)
     assert again.attempts == 1
     assert store.record_failure(again.version_id, MODEL, stage="download", kind="http-503",
                                 message="Service Unavailable", max_attempts=2,
                                 backoff_seconds=0.01)
-    time.sleep(0.05)
+    clock.advance(0.05)
     assert store.claim(MODEL, worker="a", limit=1) == []
     report = store.status(MODEL)
     assert (report.given_up, report.pending, report.failures) == (1, 0, {"http-503": 1})

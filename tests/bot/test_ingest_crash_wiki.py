@@ -1,0 +1,60 @@
+"""Cursor order at the bot level: a pass that fails while writing the versions it found
+must not have moved its place in the upload log (docs/architecture.md, step 2).
+
+The fault is injected at the database (the INSERT into ``file_versions`` raises), so it
+lands between "versions found" and "versions stored" wherever the code puts its cursor
+write: a cursor committed before (or apart from) its versions is then already durable,
+and the resumed pass skips those uploads for good.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import event, select
+
+from bot.jobs import Bot
+from storage.schema import File
+
+pytestmark = pytest.mark.wiki
+
+TITLES = ("Astronaut sample.jpg", "Coffee sample.jpg", "Chelsea sample.jpg")
+
+
+class InjectedFault(RuntimeError):
+    pass
+
+
+def stored_titles(store) -> set[str]:
+    with store.engine.connect() as connection:
+        return set(connection.scalars(select(File.title)))
+
+
+def test_a_pass_failing_between_finding_and_storing_versions_loses_no_upload(
+        wiki, site, store, settings, scoring, media_dir):
+    alice = wiki.user("Alice")
+    for file, title in zip(("astronaut.jpg", "coffee.jpg", "chelsea.jpg"), TITLES):
+        alice.upload(media_dir / file, title)
+    writes = re.compile(r"^\s*INSERT\b.*\bINTO\s+[`\"]?file_versions\b", re.I | re.S)
+    fired = []
+
+    def fail_version_writes(conn, cursor, statement, parameters, context, executemany):
+        if writes.search(statement):
+            fired.append(statement)
+            raise InjectedFault("disk full while writing file_versions")
+
+    event.listen(store.engine, "before_cursor_execute", fail_version_writes)
+    try:
+        with pytest.raises(Exception) as raised:
+            Bot(settings, site=site, store=store, scoring=scoring).ingest_uploads()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", fail_version_writes)
+    assert fired, "the fault never fired: the test proved nothing"
+    assert "disk full" in str(raised.value)
+    assert store.get_cursor("uploadlog") is None  # nothing of the failed pass is durable
+
+    report = Bot(settings, site=site, store=store, scoring=scoring).ingest_uploads()
+    assert report.added == len(TITLES)
+    assert {"File:" + t for t in TITLES} <= stored_titles(store)
+    assert store.status(scoring.model_id).pending == len(TITLES)
+    assert store.get_cursor("uploadlog") is not None

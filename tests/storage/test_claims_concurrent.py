@@ -1,0 +1,65 @@
+"""Exactly-once claims, seen as claims (not as stores).
+
+Storing ignores duplicates, so "every item stored once" holds even when two
+workers hold the same lease. Here each worker records what ``claim`` itself
+returned: with row locking (``FOR UPDATE SKIP LOCKED``) the sets are disjoint;
+without it, workers that start together take the same rows.
+"""
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+import pytest
+
+import storage
+
+from .workload import MODEL, version
+
+WORKERS, LIMIT, ITEMS = 8, 10, 400
+
+
+@pytest.mark.parametrize("db_url", [
+    pytest.param("postgresql", marks=pytest.mark.postgres, id="postgresql"),
+    pytest.param("mariadb", marks=pytest.mark.mariadb, id="mariadb"),
+], indirect=True)
+def test_workers_claiming_together_get_disjoint_sets(db_url):
+    with storage.open_store(db_url) as store:  # migrate once, before the workers
+        store.add_file_versions([version(p) for p in range(ITEMS)])
+    stores = [storage.open_store(db_url) for _ in range(WORKERS)]
+    # every round starts all workers at once; enough rounds to drain the queue with room to spare
+    rounds = ITEMS // (WORKERS * LIMIT) + 3
+    barrier = threading.Barrier(WORKERS, timeout=120)
+    claimed: list[list[int]] = [[] for _ in range(WORKERS)]
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        try:
+            for _ in range(rounds):
+                barrier.wait()
+                got = stores[n].claim(MODEL, worker=f"w{n}", limit=LIMIT, lease_seconds=3600)
+                assert len(got) <= LIMIT
+                claimed[n].extend(p.version_id for p in got)
+        except BaseException as e:  # noqa: BLE001 - reported below, and the barrier released
+            errors.append(e)
+            barrier.abort()
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(WORKERS)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(300)
+    finally:
+        for s in stores:
+            s.close()
+    assert not any(t.is_alive() for t in threads)
+    assert not errors, errors
+
+    every = Counter(v for ids in claimed for v in ids)
+    twice = {v: n for v, n in every.items() if n > 1}
+    assert not twice, f"{len(twice)} versions claimed by more than one worker"
+    assert len(every) == ITEMS  # and between them they took every version
+    assert sum(1 for ids in claimed if ids) >= 2  # the work really was split
+    with storage.open_store(db_url) as store:
+        assert store.claim(MODEL, worker="late", limit=LIMIT) == []  # all leased, none left over
