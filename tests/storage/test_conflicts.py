@@ -42,17 +42,18 @@ def _locker(store, first: str, second: str, barrier: threading.Barrier, attempts
     return lambda: store._run(work)  # noqa: SLF001 - the transaction wrapper is what is tested
 
 
-def test_a_deadlock_victim_runs_again_and_both_finish(server_url):
+def race(url: str) -> tuple[list[str], list[BaseException]]:
+    """Two stores lock the two cursors in opposite orders; returns (attempts, errors raised)."""
     barrier = threading.Barrier(2)
     attempts: list[str] = []
     errors: list[BaseException] = []
-    with storage.open_store(server_url) as one, storage.open_store(server_url) as two:
+    with storage.open_store(url) as one, storage.open_store(url) as two:
         jobs = [_locker(one, "a", "b", barrier, attempts), _locker(two, "b", "a", barrier, attempts)]
 
         def run(job):
             try:
                 job()
-            except BaseException as e:  # noqa: BLE001 - reported below
+            except BaseException as e:  # noqa: BLE001 - the caller checks them
                 errors.append(e)
 
         threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
@@ -60,6 +61,11 @@ def test_a_deadlock_victim_runs_again_and_both_finish(server_url):
             t.start()
         for t in threads:
             t.join(60)
+    return attempts, errors
+
+
+def test_a_deadlock_victim_runs_again_and_both_finish(server_url):
+    attempts, errors = race(server_url)
     assert not errors, errors
     assert len(attempts) == 3, attempts  # one of the two ran twice: the server's deadlock victim
 
@@ -69,22 +75,6 @@ def test_a_conflict_that_never_ends_is_a_storage_error(server_url, monkeypatch):
     import storage.store as store_module
 
     monkeypatch.setattr(store_module, "_RETRIES", 1)
-    barrier = threading.Barrier(2)
-    attempts: list[str] = []
-    errors: list[BaseException] = []
-    with storage.open_store(server_url) as one, storage.open_store(server_url) as two:
-        jobs = [_locker(one, "a", "b", barrier, attempts), _locker(two, "b", "a", barrier, attempts)]
-
-        def run(job):
-            try:
-                job()
-            except BaseException as e:  # noqa: BLE001 - checked below
-                errors.append(e)
-
-        threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
+    _, errors = race(server_url)
     assert len(errors) == 1 and isinstance(errors[0], StorageError), errors
     assert "deadlock" in str(errors[0]) or "conflict" in str(errors[0])
