@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from .errors import StorageError
 
@@ -56,7 +58,23 @@ def current_revision(connection: Connection) -> str | None:
 
 
 def upgrade_engine(engine: Engine, revision: str = "head") -> None:
-    """Migrate the database behind ``engine`` to ``revision``, one process at a time."""
+    """Migrate the database behind ``engine`` to ``revision``, one process at a time.
+
+    SQLite can answer "database is locked" at once, without waiting its busy
+    timeout, when processes race on a new file (SQLITE_BUSY is returned instead of
+    waiting where waiting could deadlock); trying the whole step again is SQLite's
+    documented remedy, so a few quick retries come before the error.
+    """
+    for attempt in range(5):
+        try:
+            return _upgrade_once(engine, revision)
+        except OperationalError as exc:
+            if engine.dialect.name != "sqlite" or "locked" not in str(exc).lower() or attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
+def _upgrade_once(engine: Engine, revision: str) -> None:
     if revision == "head":
         # the common case, without taking any lock: already migrated
         with engine.connect().execution_options(sqlite_immediate=False) as connection:
