@@ -121,8 +121,8 @@ def evaluate_command(*, settings: Settings, compare: Sequence[str] | None, out: 
                      target_precision: float, uploads_per_day: float | None, prevalence: float | None,
                      rescore: bool) -> int:
     """Evaluate the bot's model (or two, side by side) on the files patrollers judged."""
-    from classifiers.learning.evaluation import build_evaluation, summary
-    from classifiers.learning.report import write_report
+    from classifiers.learning.evaluation import build_evaluation
+    from classifiers.learning.report import write_and_print
 
     import numpy as np
 
@@ -164,9 +164,7 @@ def evaluate_command(*, settings: Settings, compare: Sequence[str] | None, out: 
     except ValueError as e:
         print(f"evaluate: {e}", file=sys.stderr)
         return EXIT_USAGE
-    path = write_report(evaluation, out)
-    print(summary(evaluation))
-    print(f"report: {path}")
+    write_and_print(evaluation, out)
     return EXIT_OK
 
 

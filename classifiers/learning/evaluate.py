@@ -22,7 +22,7 @@ import numpy as np
 from ..commandline import EXIT_OK, EXIT_USAGE, Command, arg
 from ..model_card import DEFAULT_MODEL
 from ..runtimes import RUNTIMES
-from .evaluation import DEFAULT_TARGET_PRECISION, DEFAULT_UPLOADS_PER_DAY, build_evaluation, summary
+from .evaluation import DEFAULT_TARGET_PRECISION, DEFAULT_UPLOADS_PER_DAY, build_evaluation
 
 __all__ = ["COMMAND", "REPORT_ARGUMENTS", "score_files", "evaluate_command"]
 
@@ -66,7 +66,7 @@ def evaluate_command(*, folder: Path, model: str | None = None, compare: Sequenc
     """
     from ..classifier import load_classifier
     from .labelled import read_labelled_folder
-    from .report import write_report
+    from .report import write_and_print
 
     try:
         items = read_labelled_folder(folder)
@@ -101,9 +101,7 @@ def evaluate_command(*, folder: Path, model: str | None = None, compare: Sequenc
     except ValueError as e:
         print(f"evaluate: {e}", file=sys.stderr)
         return EXIT_USAGE
-    path = write_report(evaluation, out)
-    print(summary(evaluation))
-    print(f"report: {path}")
+    write_and_print(evaluation, out)
     return EXIT_OK
 
 

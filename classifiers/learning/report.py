@@ -15,9 +15,9 @@ from typing import Sequence
 
 import numpy as np
 
-from .evaluation import Evaluation, ModelEvaluation
+from .evaluation import Evaluation, ModelEvaluation, summary
 
-__all__ = ["write_report", "plot_roc", "plot_pr", "plot_histogram"]
+__all__ = ["write_report", "write_and_print", "plot_roc", "plot_pr", "plot_histogram"]
 
 MAX_CATEGORY_ROWS = 40
 MAX_EXAMPLES = 10
@@ -99,6 +99,14 @@ def write_report(evaluation: Evaluation, out: str | Path) -> Path:
     (out / "results.json").write_text(json.dumps(_results(evaluation), indent=2, default=_json_default) + "\n")
     path = out / "report.md"
     path.write_text(_markdown(evaluation), encoding="utf-8")
+    return path
+
+
+def write_and_print(evaluation: Evaluation, out: str | Path) -> Path:
+    """:func:`write_report`, then the summary and the report's path on stdout (the commands' ending)."""
+    path = write_report(evaluation, out)
+    print(summary(evaluation))
+    print(f"report: {path}")
     return path
 
 
