@@ -34,3 +34,14 @@ def test_torch_features_name_the_torch_extra(feature, args, tmp_path):
     assert len(lines) == 1 and "Traceback" not in out.stderr, out.stderr
     assert feature in lines[0]
     assert "needs the 'torch' extra: pip install 'commons-nsfw-bot[torch]'" in lines[0]
+
+
+def test_report_plots_name_the_train_extra(tmp_path):
+    """``evaluate`` scores on the base install, but its plots need matplotlib: one line naming ``train``."""
+    code = "import sys\nsys.modules['matplotlib'] = None\n" + CLI
+    out = run_without_torch(code, tmp_path / "cache", "evaluate", str(labelled_folder(tmp_path / "labelled")),
+                            "--out", str(tmp_path / "report"), "--no-progress")
+    assert out.returncode == 2, out.stderr
+    lines = out.stderr.strip().splitlines()
+    assert "Traceback" not in out.stderr, out.stderr
+    assert "needs the 'train' extra: pip install 'commons-nsfw-bot[train]'" in lines[-1]
