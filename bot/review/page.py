@@ -42,7 +42,10 @@ __all__ = [
 ENTRY_TEMPLATE = "NSFW review entry"
 
 #: parameters the bot writes and refreshes; all others are human
-BOT_PARAMS = ("id", "file", "uploader", "uploaded", "score", "model", "type", "frames")
+BOT_PARAMS = ("id", "file", "uploader", "uploaded", "score", "model", "type", "frames",
+              "account", "edits", "uploads", "blocked", "answered", "deletion")
+#: the uploader context parameters (bot/review/uploaders.py), empty when unknown
+CONTEXT_PARAMS = ("account", "edits", "uploads", "blocked", "answered", "deletion")
 
 #: the answers a patroller can give, with what each means (also in docs/patrollers.md)
 VERDICTS = {
@@ -122,6 +125,8 @@ class EntryData:
     media_type: str | None = None
     frames: tuple[tuple[int, float | None, float], ...] = ()
     separate: bool = False
+    #: uploader context as the card shows it (:meth:`with_context`): ``name -> text``
+    context: tuple[tuple[str, str], ...] = ()
 
     @property
     def file(self) -> str:
@@ -152,7 +157,32 @@ class EntryData:
             # only the kinds that need a second look at their frames are labelled
             "type": {"video": "video", "animated": "animated image"}.get(self.media_type or "", ""),
             "frames": self._frames_wikitext(),
+            **{name: "" for name in CONTEXT_PARAMS}, **dict(self.context),
         }
+
+    def with_context(self, uploader, *, deletion: bool, now: datetime) -> EntryData:
+        """This entry with its uploader's context (a :class:`bot.review.uploaders.UploaderContext`
+        or None) and whether the file has an open deletion request."""
+        from dataclasses import replace
+
+        from .uploaders import format_age
+
+        shown = {"deletion": "deletion request open" if deletion else ""}
+        if uploader is not None and uploader.exists:
+            answered = [f"{uploader.answered_count(v)} {v}" for v in ("nsfw", "out-of-scope")
+                        if uploader.answered_count(v)]
+            expiry = uploader.block_expiry or ""
+            shown.update({
+                "account": format_age(uploader.registered, now),
+                "edits": "" if uploader.edit_count is None else str(uploader.edit_count),
+                "uploads": "" if uploader.uploads is None else
+                           f"{uploader.uploads}{'+' if uploader.uploads_capped else ''}",
+                "blocked": "" if not uploader.blocked else
+                           "blocked" + ("" if expiry in ("", "infinite", "infinity")
+                                        else f" until {expiry[:10]}"),
+                "answered": ", ".join(answered) or "none",
+            })
+        return replace(self, context=tuple(shown.items()))
 
     def _frames_wikitext(self) -> str:
         """The best frames of a video (thumbnails at their times) or an animated image (text)."""

@@ -33,6 +33,7 @@ followed: the list is restored at the configured title. Each of these is reporte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.config import Settings
@@ -43,6 +44,7 @@ from .edits import EditGuard
 from .harvester import same_user
 from .onwiki_config import effective_settings
 from .ownership import removals
+from .uploaders import UploaderDirectory, deletion_pending
 from .page import (ENTRY_TEMPLATE, EntryData, ReviewPage, append_to_archive, archive_page_text,
                    new_page_text, parse_entries)
 
@@ -186,7 +188,17 @@ def _plan(site, store, settings: Settings, model_id: str,
             report.skipped_excluded += 1
             continue
         new.append(EntryData.from_flagged(f, separate=bool(cats & separate)))
-    return new, refresh
+    # uploader context for every card shown, in batches (room on the page is not known yet,
+    # so this may ask about a few uploaders whose cards wait: still one query per batch)
+    uploaders = UploaderDirectory(site, store)
+    uploaders.fetch(d.uploader for d in [*refresh.values(), *new])
+    now = datetime.now(timezone.utc)
+
+    def context(d: EntryData) -> EntryData:
+        return d.with_context(uploaders.get(d.uploader), now=now,
+                              deletion=deletion_pending(categories.get(d.title, ())))
+
+    return [context(d) for d in new], {v: context(d) for v, d in refresh.items()}
 
 
 def _read(site, title: str):
