@@ -158,7 +158,7 @@ def evaluate_command(*, settings: Settings, compare: Sequence[str] | None, out: 
             scores_by_model={m: np.array([col[i] for i in keep], dtype=float) for m, col in columns.items()},
             categories=[labelled[i].categories for i in keep], target_precision=target_precision,
             uploads_per_day=rate, uploads_source=rate_source, prevalence=prevalence,
-            extra_thresholds=[settings.threshold], errors=errors,
+            extra_thresholds=[settings.threshold], in_force=settings.threshold, errors=errors,
             note="judged files are mostly ones an earlier model flagged: the curves describe the high-score "
                  "region; safe files it never flagged are missing")
     except ValueError as e:
