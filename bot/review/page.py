@@ -33,6 +33,8 @@ import mwparserfromhell
 from mwparserfromhell.nodes import Heading, Template, Text
 from mwparserfromhell.wikicode import Wikicode
 
+from .order import DEFAULT_ORDER, order_note, priority
+
 __all__ = [
     "ENTRY_TEMPLATE", "BOT_PARAMS", "VERDICTS", "VERDICT_ALIASES", "MAIN_SECTION",
     "SEPARATE_SECTION", "EntryData", "ParsedEntry", "ReviewPage", "normalize_verdict",
@@ -69,6 +71,9 @@ _SIGNATURE = re.compile(r"\s*(?:--|—|~~~|\[\[\s*(?:user|user talk)\s*:)", re.I
 #: the opening of an entry, as found in plain text when its closing braces are gone
 _OPENING = re.compile(r"\{\{\s*(?:template\s*:\s*)?nsfw[ _]review[ _]entry\s*(?:\||\n|$)",
                       re.IGNORECASE)
+
+#: the bot's line saying which order is in force (bot/review/order.py)
+_ORDER_NOTE = re.compile(r'<div class="nsfw-review-order"[^>]*>.*?</div>\n?', re.S)
 
 MAIN_SECTION = "Flagged files"
 SEPARATE_SECTION = "Separately listed categories"
@@ -334,16 +339,20 @@ class ReviewPage:
         return None
 
     # -- writing -------------------------------------------------------------
-    def add(self, data: EntryData) -> None:
-        """Insert an entry in its section, before the first entry that scores lower."""
+    def add(self, data: EntryData, *, order: str = DEFAULT_ORDER) -> None:
+        """Insert an entry in its section, before the first entry of lower priority
+        (:mod:`bot.review.order`; by default: that scores lower)."""
         section = self._section(SEPARATE_SECTION if data.separate else MAIN_SECTION)
         scope = section if section is not None else self.code
         entry = render_entry(data)
+        mine = priority(order, data.params())
         # positions by identity: Wikicode.insert_before searches the whole tree for a node
         for i, node in enumerate(scope.nodes):
             if isinstance(node, Template) and is_entry(node):
-                score = self._key(node)[1]
-                if score is not None and score < data.score:
+                theirs = (self._key(node)[1] if order == DEFAULT_ORDER else
+                          priority(order, {str(p.name).strip(): str(p.value).strip()
+                                           for p in node.params}))
+                if theirs is not None and mine is not None and theirs < mine:
                     scope.insert(i, Text("\n"))
                     scope.insert(i, entry)
                     return
@@ -352,6 +361,25 @@ class ReviewPage:
             scope.append("\n")
         scope.append(entry)
         scope.append("\n")
+
+    def set_order_note(self, order: str) -> bool:
+        """Say, right above the first section's heading, which order is in force; True if changed."""
+        line = f'<div class="nsfw-review-order" style="font-size:90%; color:#54595d;">' \
+               f"{order_note(order)}</div>\n"
+        text = str(self.code)
+        found = _ORDER_NOTE.search(text)
+        if found:
+            if found.group(0) == line:
+                return False
+            text = text[:found.start()] + line + text[found.end():]
+        else:
+            heading = re.search(rf"^==\s*{re.escape(MAIN_SECTION)}\s*==[ \t]*\n", text, re.M)
+            if heading is None:
+                return False
+            text = text[:heading.start()] + line + text[heading.start():]
+        self.code = mwparserfromhell.parse(text)
+        self._keys.clear()
+        return True
 
     def refresh(self, data: EntryData) -> bool:
         """Update the bot-owned parameters of an entry already on the page; True if changed."""

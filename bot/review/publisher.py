@@ -43,6 +43,7 @@ from bot.safety import Halted
 from .edits import EditGuard
 from .harvester import same_user
 from .onwiki_config import effective_settings
+from .order import DEFAULT_ORDER
 from .ownership import removals
 from .uploaders import UploaderDirectory, deletion_pending
 from .page import (ENTRY_TEMPLATE, EntryData, ReviewPage, append_to_archive, archive_page_text,
@@ -76,6 +77,7 @@ class PublishReport:
     simulated: list[Path] = field(default_factory=list)
     halted: str | None = None
     config_source: str = "none"
+    order: str = DEFAULT_ORDER      # of the cards (bot/review/order.py), from the config page
     queued: int = 0                 # open cards taken off for room: back when room frees
     restored: list[str] = field(default_factory=list)   # what the bot undid, and whose edit
     notes: list[str] = field(default_factory=list)      # config keys pinned locally
@@ -150,6 +152,7 @@ def publish_review(site, store, settings: Settings, *, model_id: str | None = No
         report.problems.append("nothing scored yet: no model id")
         return report
     new, refresh = _plan(site, store, settings, model_id, report)
+    report.order = config.values.get("review_order", DEFAULT_ORDER)
     try:
         if new:
             _ensure_template(site, guard)
@@ -257,13 +260,15 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
                                        "taken off")
         on_page = review.ids()
         chunks = {v: review.remove(v) for v in on_page if v in retired}
+        if review.entries() or new:
+            review.set_order_note(report.order)
         for v, data in refresh.items():
             if v in keep and v not in on_page:
-                review.add(data)
+                review.add(data, order=report.order)
         room = settings.review_max_entries - len(review.entries())
         adds = [d for d in new if d.version_id not in on_page][:max(room, 0)]
         for data in adds:
-            review.add(data)
+            review.add(data, order=report.order)
         refreshed = sum(review.refresh(d) for v, d in refresh.items() if v in on_page)
         answered, waiting = _overflow(review, settings.review_max_entries, listed_ids, reviewed)
         chunks.update({v: review.remove(v) for v in answered})
