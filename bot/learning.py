@@ -27,6 +27,7 @@ from typing import Sequence
 from .commandline import Command, arg
 from .config import Settings
 from .exit_codes import EXIT_OK, EXIT_USAGE
+from .shadow import COMMANDS as SHADOW_COMMANDS
 
 __all__ = ["COMMANDS", "ExportedSet", "export_labelled", "observed_uploads_per_day", "kept_thumbnail",
            "export_labelled_command", "evaluate_command", "train_command"]
@@ -254,4 +255,6 @@ COMMANDS = [
         arg("--workers", type=int, default=None),
         arg("--resume", default=None, help="OUT/state.pt of an earlier run"),
         arg("--no-progress", action="store_true"))),
+    # a candidate scored next to the model in use (joined here: bot/cli.py stays as it is)
+    *SHADOW_COMMANDS,
 ]

@@ -39,6 +39,7 @@ from pathlib import Path
 from bot.config import Settings
 from bot.metadata import batch_size, chunks
 from bot.safety import Halted
+from bot.shadow import SHADOW_MODELS_CURSOR
 
 from .edits import EditGuard
 from .harvester import same_user
@@ -147,7 +148,13 @@ def publish_review(site, store, settings: Settings, *, model_id: str | None = No
         report.halted = str(e)
         return report
 
-    model_id = model_id or store.status().model_id
+    if model_id is None:
+        model_id = store.status().model_id
+        # a shadow candidate (bot/shadow.py) may be the model that scored last: never list it
+        if model_id in (store.get_cursor(SHADOW_MODELS_CURSOR) or {}).get("models", ()):
+            report.problems.append(f"the model that scored last, {model_id}, is a shadow "
+                                   "candidate: nothing listed; pass --model-id")
+            return report
     if model_id is None:
         report.problems.append("nothing scored yet: no model id")
         return report

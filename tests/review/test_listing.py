@@ -164,3 +164,17 @@ def test_a_trusted_config_page_chooses_the_order_and_the_page_says_so(site, stor
     report = publish_review(site, store, settings, model_id=MODEL)
     assert any("review_order must be one of" in p for p in report.problems)
     assert report.order == "score-and-uploader"     # the last good configuration stays
+
+
+def test_a_shadow_candidate_that_scored_last_is_never_listed(site, store, settings, wiki):
+    from bot.shadow import SHADOW_MODELS_CURSOR
+
+    add_flagged(store, [("File:A.jpg", 0.99)])
+    candidate = "candidate-ft-20261129@abcdef012345"
+    add_flagged(store, [{"title": "File:B.jpg", "score": 0.98, "page_id": 3000,
+                         "sha1": "b" * 40}], model=candidate)
+    store.set_cursor(SHADOW_MODELS_CURSOR, {"models": [candidate]})
+    report = publish_review(site, store, settings)          # no model id: the last scorer
+    assert report.added == 0 and "shadow candidate" in report.problems[-1]
+    assert wiki.user("Alice").page_text(settings.review_page) is None
+    assert publish_review(site, store, settings, model_id=MODEL).added == 1
