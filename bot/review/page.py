@@ -277,7 +277,7 @@ def new_page_text(*, bot_name: str) -> str:
         f"<!-- Maintained by {bot_name}. Answer an entry by filling in its |verdict= "
         f"({', '.join(VERDICTS)}) and, if you like, a signed |comment=. The bot keeps every "
         "human edit. -->\n"
-        "Files a classifier flagged as possibly sexual or explicit, highest score first. "
+        "Files a classifier flagged as possibly sexual or explicit, in the order stated below. "
         "The list is advisory: the bot never tags, hides or deletes a file, and nudity alone "
         "is no reason to delete ([[Commons:Nudity]]). Answer by setting "
         f"<code>verdict=</code> to one of {verdicts} and sign a <code>comment=</code> if "
