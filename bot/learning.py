@@ -27,6 +27,7 @@ from typing import Sequence
 from .commandline import Command, arg
 from .config import Settings
 from .exit_codes import EXIT_OK, EXIT_USAGE
+from .shadow import COMMANDS as SHADOW_COMMANDS
 
 __all__ = ["COMMANDS", "ExportedSet", "export_labelled", "observed_uploads_per_day", "kept_thumbnail",
            "export_labelled_command", "evaluate_command", "train_command"]
@@ -158,7 +159,7 @@ def evaluate_command(*, settings: Settings, compare: Sequence[str] | None, out: 
             scores_by_model={m: np.array([col[i] for i in keep], dtype=float) for m, col in columns.items()},
             categories=[labelled[i].categories for i in keep], target_precision=target_precision,
             uploads_per_day=rate, uploads_source=rate_source, prevalence=prevalence,
-            extra_thresholds=[settings.threshold], errors=errors,
+            extra_thresholds=[settings.threshold], in_force=settings.threshold, errors=errors,
             note="judged files are mostly ones an earlier model flagged: the curves describe the high-score "
                  "region; safe files it never flagged are missing")
     except ValueError as e:
@@ -254,4 +255,6 @@ COMMANDS = [
         arg("--workers", type=int, default=None),
         arg("--resume", default=None, help="OUT/state.pt of an earlier run"),
         arg("--no-progress", action="store_true"))),
+    # a candidate scored next to the model in use (joined here: bot/cli.py stays as it is)
+    *SHADOW_COMMANDS,
 ]

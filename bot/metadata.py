@@ -88,7 +88,9 @@ def version_from_imageinfo(page: dict, *, source: str | None = None,
         size=info.get("size"), width=info.get("width") or None, height=info.get("height") or None,
         duration=info.get("duration"), uploader=info.get("user"),
         uploaded_at=_timestamp(info.get("timestamp")), url=info.get("url"),
-        thumb_url=info.get("thumburl"), source=source, log_id=log_id)
+        thumb_url=info.get("thumburl"), source=source, log_id=log_id,
+        # stored at ingest for the reports' by-category breakdown (present when asked for)
+        categories=tuple(c["title"].split(":", 1)[-1] for c in page.get("categories", ())))
 
 
 def file_versions(site, titles: Iterable[str], *, thumb_width: int, source: str | None = None,
@@ -105,8 +107,9 @@ def file_versions(site, titles: Iterable[str], *, thumb_width: int, source: str 
     out: dict[str, FileVersionIn | None] = {}
     for batch in chunks(titles, batch_size(site)):
         # redirects: a file moved since its upload is found under its new title
-        answer = _query(site, prop="imageinfo", titles="|".join(batch), iiprop=IIPROP,
-                        iiurlwidth=str(thumb_width), redirects="1")
+        # categories ride along in the same query (no extra request): reports break down by them
+        answer = _query(site, prop="imageinfo|categories", titles="|".join(batch), iiprop=IIPROP,
+                        iiurlwidth=str(thumb_width), redirects="1", cllimit="max")
         for title in batch:
             page = answer["pages"].get(_resolve(title, answer["aliases"]))
             out[title] = None if page is None else version_from_imageinfo(

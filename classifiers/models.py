@@ -39,8 +39,9 @@ def load_model(spec: str | os.PathLike, *, nsfw_label: str | None = None) -> tup
     :param nsfw_label: the label that means NSFW when the model's label names do not say
     """
     if is_checkpoint(spec):
-        model, _ = load_checkpoint(spec)
-        name = model.pretrained_cfg.get("architecture") or Path(spec).stem
+        model, extra = load_checkpoint(spec)
+        # a fine-tune carries its own name (classifiers.learning.train), not its base model's
+        name = extra.get("name") or model.pretrained_cfg.get("architecture") or Path(spec).stem
     else:
         name = os.fspath(spec)
         model = timm.create_model(name, pretrained=True)

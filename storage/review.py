@@ -136,6 +136,35 @@ class ReviewMixin:
 
         return self._run(work, write=False)
 
+    def uploader_verdicts(self, uploaders: Iterable[str]) -> dict[str, dict[str, int]]:
+        """How trusted patrollers answered each uploader's files: ``name -> {verdict: files}``.
+
+        Each file version counts once, with its latest trusted verdict (an answer a
+        patroller later changed counts as the new answer). Uploaders with no trusted
+        verdict are absent.
+        """
+        names = sorted({u for u in uploaders if u})
+
+        def work(session: Session) -> dict[str, dict[str, int]]:
+            latest: dict[int, tuple] = {}
+            for chunk in chunks(names):
+                rows = session.execute(
+                    select(FileVersion.uploader, Verdict.version_id, Verdict.verdict,
+                           Verdict.timestamp, Verdict.id)
+                    .join(FileVersion, FileVersion.id == Verdict.version_id)
+                    .where(FileVersion.uploader.in_(chunk), Verdict.trusted.is_(True)))
+                for uploader, version_id, verdict, timestamp, vid in rows:
+                    key = (timestamp, vid)
+                    if version_id not in latest or latest[version_id][0] < key:
+                        latest[version_id] = (key, uploader, verdict)
+            counts: dict[str, dict[str, int]] = {}
+            for _key, uploader, verdict in latest.values():
+                by_verdict = counts.setdefault(uploader, {})
+                by_verdict[verdict] = by_verdict.get(verdict, 0) + 1
+            return counts
+
+        return self._run(work, write=False)
+
     def record_verdict(self, verdict: VerdictIn) -> bool:
         """Store a patroller's verdict. :returns: False if this (version, reviewer, revid) was stored."""
         row = dict(version_id=verdict.version_id, reviewer=verdict.reviewer,

@@ -44,6 +44,8 @@ import mwparserfromhell
 
 from bot.config import ONWIKI_KEYS, Settings
 
+from .order import ORDERS
+
 __all__ = ["OnwikiConfig", "parse_config", "read_onwiki_config", "apply_config", "CURSOR",
            "CONFIG_EDITOR_GROUPS"]
 
@@ -108,6 +110,16 @@ _VALIDATORS = {
     "separate_categories": lambda k, v: _names(k, v, "category"),
     "opt_out": lambda k, v: _names(k, v, "user"),
 }
+#: keys the review package reads itself (not bot settings, so never pinned in bot.toml)
+_REVIEW_VALIDATORS = {
+    "review_order": lambda k, v: _choice(k, v, tuple(ORDERS)),   # bot/review/order.py
+}
+
+
+def _choice(key, value, allowed: tuple[str, ...]):
+    if value not in allowed:
+        raise ValueError(f"{key} must be one of {', '.join(map(repr, allowed))}, not {value!r}")
+    return value
 
 
 def parse_config(text: str) -> dict:
@@ -133,11 +145,12 @@ def _validate(body: str) -> dict:
         raise ValueError(f"invalid JSON: {e}") from None
     if not isinstance(data, dict):
         raise ValueError("the JSON must be an object ({...})")
-    unknown = sorted(set(data) - set(_VALIDATORS))
+    validators = {**_VALIDATORS, **_REVIEW_VALIDATORS}
+    unknown = sorted(set(data) - set(validators))
     if unknown:
         raise ValueError(f"unknown or not allowed key(s): {', '.join(unknown)} "
-                         f"(allowed: {', '.join(sorted(_VALIDATORS))})")
-    return {key: _VALIDATORS[key](key, value) for key, value in data.items()}
+                         f"(allowed: {', '.join(sorted(validators))})")
+    return {key: validators[key](key, value) for key, value in data.items()}
 
 
 def read_onwiki_config(site, store, settings: Settings) -> OnwikiConfig:

@@ -33,6 +33,8 @@ import mwparserfromhell
 from mwparserfromhell.nodes import Heading, Template, Text
 from mwparserfromhell.wikicode import Wikicode
 
+from .order import DEFAULT_ORDER, order_note, priority
+
 __all__ = [
     "ENTRY_TEMPLATE", "BOT_PARAMS", "VERDICTS", "VERDICT_ALIASES", "MAIN_SECTION",
     "SEPARATE_SECTION", "EntryData", "ParsedEntry", "ReviewPage", "normalize_verdict",
@@ -42,7 +44,10 @@ __all__ = [
 ENTRY_TEMPLATE = "NSFW review entry"
 
 #: parameters the bot writes and refreshes; all others are human
-BOT_PARAMS = ("id", "file", "uploader", "uploaded", "score", "model", "type", "frames")
+BOT_PARAMS = ("id", "file", "uploader", "uploaded", "score", "model", "type", "frames",
+              "account", "edits", "uploads", "blocked", "answered", "deletion")
+#: the uploader context parameters (bot/review/uploaders.py), empty when unknown
+CONTEXT_PARAMS = ("account", "edits", "uploads", "blocked", "answered", "deletion")
 
 #: the answers a patroller can give, with what each means (also in docs/patrollers.md)
 VERDICTS = {
@@ -66,6 +71,9 @@ _SIGNATURE = re.compile(r"\s*(?:--|—|~~~|\[\[\s*(?:user|user talk)\s*:)", re.I
 #: the opening of an entry, as found in plain text when its closing braces are gone
 _OPENING = re.compile(r"\{\{\s*(?:template\s*:\s*)?nsfw[ _]review[ _]entry\s*(?:\||\n|$)",
                       re.IGNORECASE)
+
+#: the bot's line saying which order is in force (bot/review/order.py)
+_ORDER_NOTE = re.compile(r'<div class="nsfw-review-order"[^>]*>.*?</div>\n?', re.S)
 
 MAIN_SECTION = "Flagged files"
 SEPARATE_SECTION = "Separately listed categories"
@@ -122,6 +130,8 @@ class EntryData:
     media_type: str | None = None
     frames: tuple[tuple[int, float | None, float], ...] = ()
     separate: bool = False
+    #: uploader context as the card shows it (:meth:`with_context`): ``name -> text``
+    context: tuple[tuple[str, str], ...] = ()
 
     @property
     def file(self) -> str:
@@ -152,7 +162,32 @@ class EntryData:
             # only the kinds that need a second look at their frames are labelled
             "type": {"video": "video", "animated": "animated image"}.get(self.media_type or "", ""),
             "frames": self._frames_wikitext(),
+            **{name: "" for name in CONTEXT_PARAMS}, **dict(self.context),
         }
+
+    def with_context(self, uploader, *, deletion: bool, now: datetime) -> EntryData:
+        """This entry with its uploader's context (a :class:`bot.review.uploaders.UploaderContext`
+        or None) and whether the file has an open deletion request."""
+        from dataclasses import replace
+
+        from .uploaders import format_age
+
+        shown = {"deletion": "deletion request open" if deletion else ""}
+        if uploader is not None and uploader.exists:
+            answered = [f"{uploader.answered_count(v)} {v}" for v in ("nsfw", "out-of-scope")
+                        if uploader.answered_count(v)]
+            expiry = uploader.block_expiry or ""
+            shown.update({
+                "account": format_age(uploader.registered, now),
+                "edits": "" if uploader.edit_count is None else str(uploader.edit_count),
+                "uploads": "" if uploader.uploads is None else
+                           f"{uploader.uploads}{'+' if uploader.uploads_capped else ''}",
+                "blocked": "" if not uploader.blocked else
+                           "blocked" + ("" if expiry in ("", "infinite", "infinity")
+                                        else f" until {expiry[:10]}"),
+                "answered": ", ".join(answered) or "none",
+            })
+        return replace(self, context=tuple(shown.items()))
 
     def _frames_wikitext(self) -> str:
         """The best frames of a video (thumbnails at their times) or an animated image (text)."""
@@ -242,7 +277,7 @@ def new_page_text(*, bot_name: str) -> str:
         f"<!-- Maintained by {bot_name}. Answer an entry by filling in its |verdict= "
         f"({', '.join(VERDICTS)}) and, if you like, a signed |comment=. The bot keeps every "
         "human edit. -->\n"
-        "Files a classifier flagged as possibly sexual or explicit, highest score first. "
+        "Files a classifier flagged as possibly sexual or explicit, in the order stated below. "
         "The list is advisory: the bot never tags, hides or deletes a file, and nudity alone "
         "is no reason to delete ([[Commons:Nudity]]). Answer by setting "
         f"<code>verdict=</code> to one of {verdicts} and sign a <code>comment=</code> if "
@@ -304,16 +339,20 @@ class ReviewPage:
         return None
 
     # -- writing -------------------------------------------------------------
-    def add(self, data: EntryData) -> None:
-        """Insert an entry in its section, before the first entry that scores lower."""
+    def add(self, data: EntryData, *, order: str = DEFAULT_ORDER) -> None:
+        """Insert an entry in its section, before the first entry of lower priority
+        (:mod:`bot.review.order`; by default: that scores lower)."""
         section = self._section(SEPARATE_SECTION if data.separate else MAIN_SECTION)
         scope = section if section is not None else self.code
         entry = render_entry(data)
+        mine = priority(order, data.params())
         # positions by identity: Wikicode.insert_before searches the whole tree for a node
         for i, node in enumerate(scope.nodes):
             if isinstance(node, Template) and is_entry(node):
-                score = self._key(node)[1]
-                if score is not None and score < data.score:
+                theirs = (self._key(node)[1] if order == DEFAULT_ORDER else
+                          priority(order, {str(p.name).strip(): str(p.value).strip()
+                                           for p in node.params}))
+                if theirs is not None and mine is not None and theirs < mine:
                     scope.insert(i, Text("\n"))
                     scope.insert(i, entry)
                     return
@@ -322,6 +361,25 @@ class ReviewPage:
             scope.append("\n")
         scope.append(entry)
         scope.append("\n")
+
+    def set_order_note(self, order: str) -> bool:
+        """Say, right above the first section's heading, which order is in force; True if changed."""
+        line = f'<div class="nsfw-review-order" style="font-size:90%; color:#54595d;">' \
+               f"{order_note(order)}</div>\n"
+        text = str(self.code)
+        found = _ORDER_NOTE.search(text)
+        if found:
+            if found.group(0) == line:
+                return False
+            text = text[:found.start()] + line + text[found.end():]
+        else:
+            heading = re.search(rf"^==\s*{re.escape(MAIN_SECTION)}\s*==[ \t]*\n", text, re.M)
+            if heading is None:
+                return False
+            text = text[:heading.start()] + line + text[heading.start():]
+        self.code = mwparserfromhell.parse(text)
+        self._keys.clear()
+        return True
 
     def refresh(self, data: EntryData) -> bool:
         """Update the bot-owned parameters of an entry already on the page; True if changed."""

@@ -33,16 +33,20 @@ followed: the list is restored at the configured title. Each of these is reporte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 from bot.config import Settings
 from bot.metadata import batch_size, chunks
 from bot.safety import Halted
+from bot.shadow import SHADOW_MODELS_CURSOR
 
 from .edits import EditGuard
 from .harvester import same_user
 from .onwiki_config import effective_settings
+from .order import DEFAULT_ORDER
 from .ownership import removals
+from .uploaders import UploaderDirectory, deletion_pending
 from .page import (ENTRY_TEMPLATE, EntryData, ReviewPage, append_to_archive, archive_page_text,
                    new_page_text, parse_entries)
 
@@ -74,6 +78,7 @@ class PublishReport:
     simulated: list[Path] = field(default_factory=list)
     halted: str | None = None
     config_source: str = "none"
+    order: str = DEFAULT_ORDER      # of the cards (bot/review/order.py), from the config page
     queued: int = 0                 # open cards taken off for room: back when room frees
     restored: list[str] = field(default_factory=list)   # what the bot undid, and whose edit
     notes: list[str] = field(default_factory=list)      # config keys pinned locally
@@ -143,11 +148,18 @@ def publish_review(site, store, settings: Settings, *, model_id: str | None = No
         report.halted = str(e)
         return report
 
-    model_id = model_id or store.status().model_id
+    if model_id is None:
+        model_id = store.status().model_id
+        # a shadow candidate (bot/shadow.py) may be the model that scored last: never list it
+        if model_id in (store.get_cursor(SHADOW_MODELS_CURSOR) or {}).get("models", ()):
+            report.problems.append(f"the model that scored last, {model_id}, is a shadow "
+                                   "candidate: nothing listed; pass --model-id")
+            return report
     if model_id is None:
         report.problems.append("nothing scored yet: no model id")
         return report
     new, refresh = _plan(site, store, settings, model_id, report)
+    report.order = config.values.get("review_order", DEFAULT_ORDER)
     try:
         if new:
             _ensure_template(site, guard)
@@ -186,7 +198,17 @@ def _plan(site, store, settings: Settings, model_id: str,
             report.skipped_excluded += 1
             continue
         new.append(EntryData.from_flagged(f, separate=bool(cats & separate)))
-    return new, refresh
+    # uploader context for every card shown, in batches (room on the page is not known yet,
+    # so this may ask about a few uploaders whose cards wait: still one query per batch)
+    uploaders = UploaderDirectory(site, store)
+    uploaders.fetch(d.uploader for d in [*refresh.values(), *new])
+    now = datetime.now(timezone.utc)
+
+    def context(d: EntryData) -> EntryData:
+        return d.with_context(uploaders.get(d.uploader), now=now,
+                              deletion=deletion_pending(categories.get(d.title, ())))
+
+    return [context(d) for d in new], {v: context(d) for v, d in refresh.items()}
 
 
 def _read(site, title: str):
@@ -245,13 +267,15 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
                                        "taken off")
         on_page = review.ids()
         chunks = {v: review.remove(v) for v in on_page if v in retired}
+        if review.entries() or new:
+            review.set_order_note(report.order)
         for v, data in refresh.items():
             if v in keep and v not in on_page:
-                review.add(data)
+                review.add(data, order=report.order)
         room = settings.review_max_entries - len(review.entries())
         adds = [d for d in new if d.version_id not in on_page][:max(room, 0)]
         for data in adds:
-            review.add(data)
+            review.add(data, order=report.order)
         refreshed = sum(review.refresh(d) for v, d in refresh.items() if v in on_page)
         answered, waiting = _overflow(review, settings.review_max_entries, listed_ids, reviewed)
         chunks.update({v: review.remove(v) for v in answered})

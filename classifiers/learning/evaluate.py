@@ -11,6 +11,7 @@ with scores already stored for reviewed files, so nothing here touches the datab
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -53,6 +54,19 @@ def score_files(classifier, paths: Sequence[str | os.PathLike], *, frames: int =
     return scores, errors
 
 
+def training_sha1s(spec: str) -> list[str]:
+    """The sha1s of the files a checkpoint from ``classifiers train`` was trained on (none for
+    other models): read from the checkpoint's metadata, without loading its weights."""
+    path = Path(spec)
+    if not (path.suffix == ".safetensors" and path.is_file()):
+        return []
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as fp:
+        extra = json.loads((fp.metadata() or {}).get("extra") or "{}")
+    return list(extra.get("train_sha1s") or ())
+
+
 def evaluate_command(*, folder: Path, model: str | None = None, compare: Sequence[str] | None = None,
                      out: Path = Path("evaluation"), target_precision: float = DEFAULT_TARGET_PRECISION,
                      uploads_per_day: float | None = None, prevalence: float | None = None,
@@ -65,7 +79,7 @@ def evaluate_command(*, folder: Path, model: str | None = None, compare: Sequenc
         or the scored files lack one of the labels
     """
     from ..classifier import load_classifier
-    from .labelled import read_labelled_folder
+    from .labelled import file_sha1, read_labelled_folder
     from .report import write_and_print
 
     try:
@@ -90,6 +104,7 @@ def evaluate_command(*, folder: Path, model: str | None = None, compare: Sequenc
         scores_by_model[name] = scores
         errors.update(failed)
     keep = [i for i in range(len(items)) if i not in errors]
+    trained_on = {name: training_sha1s(spec) for name, spec in zip(scores_by_model, models)}
     try:
         evaluation = build_evaluation(
             source=str(folder), keys=[items[i].key for i in keep], labels=[items[i].label for i in keep],
@@ -97,7 +112,11 @@ def evaluate_command(*, folder: Path, model: str | None = None, compare: Sequenc
             categories=[items[i].categories for i in keep], target_precision=target_precision,
             uploads_per_day=uploads_per_day, uploads_source=None if uploads_per_day is None else "given",
             prevalence=prevalence, extra_thresholds=threshold,
-            errors={items[i].key: message for i, message in errors.items()}, note=note)
+            # the first --threshold is the one in force (the bot's), marked on the plots
+            in_force=threshold[0] if threshold else None,
+            errors={items[i].key: message for i, message in errors.items()}, note=note,
+            sha1s=[file_sha1(items[i].path) for i in keep] if any(trained_on.values()) else None,
+            training_sha1s=trained_on)
     except ValueError as e:
         print(f"evaluate: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -115,7 +134,8 @@ REPORT_ARGUMENTS = (
     arg("--prevalence", type=float, default=None,
         help="share of NSFW among uploads, for the review-page volume (default: this set's own)"),
     arg("--threshold", type=float, action="append", default=[],
-        help="also report this threshold (repeatable), e.g. the one the bot uses now"),
+        help="also report this threshold (repeatable); the first is marked on the plots as the "
+             "one in force, e.g. the one the bot uses now"),
 )
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["LABELS", "LabelledItem", "read_labelled_folder", "write_manifest", "MANIFEST_NAMES"]
+__all__ = ["LABELS", "LabelledItem", "read_labelled_folder", "write_manifest", "MANIFEST_NAMES", "file_sha1"]
 
 #: label names by class index: 0 safe, 1 NSFW (the order checkpoints from ``classifiers train`` use)
 LABELS = ("sfw", "nsfw")
@@ -135,3 +135,15 @@ def _categories(many, one) -> tuple[str, ...]:
     if isinstance(values, str):
         values = values.split("|")
     return tuple(sorted({str(v).strip() for v in values if str(v).strip()}))
+
+
+def file_sha1(path: str | os.PathLike) -> str:
+    """Hex sha1 of a file's bytes: how training and evaluation files are matched (the same
+    bytes exported twice are the same file, whatever their names)."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    with open(path, "rb") as fp:
+        for block in iter(lambda: fp.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -15,9 +15,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .evaluation import Evaluation, ModelEvaluation, summary
+from .evaluation import Evaluation, ModelEvaluation, format_threshold, summary
 
-__all__ = ["write_report", "write_and_print", "plot_roc", "plot_pr", "plot_histogram"]
+__all__ = ["write_report", "write_and_print", "plot_roc", "plot_pr", "plot_histogram", "roc_figure",
+           "pr_figure", "histogram_figure", "pr_steps", "histogram_bins"]
 
 MAX_CATEGORY_ROWS = 40
 MAX_EXAMPLES = 10
@@ -26,55 +27,128 @@ MAX_EXAMPLES = 10
 def _figure():
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(5.5, 4.5), dpi=100, layout="constrained")
+    fig = Figure(figsize=(6, 5), dpi=100, layout="constrained")
     return fig, fig.add_subplot()
 
 
+#: how the operating points look on every plot: (label, marker)
+CHOSEN_MARKER = ("chosen", "o")
+IN_FORCE_MARKER = ("in force", "s")
+
+
+def _points(ev: ModelEvaluation):
+    """The operating points a plot marks: ``(label, marker, point)``, chosen first."""
+    for (label, marker), op in ((CHOSEN_MARKER, ev.operating), (IN_FORCE_MARKER, ev.in_force)):
+        if op is not None:
+            yield label, marker, op
+
+
+def roc_floor(evaluations: Sequence[ModelEvaluation]) -> float:
+    """Left end of the log false-positive axis: half of one safe file's share, so a false
+    positive rate of 0 (which a log axis cannot show) sits at the edge and one safe file is visible."""
+    negatives = max(int((ev.labels == 0).sum()) for ev in evaluations)
+    return 0.5 / max(negatives, 1)
+
+
 def plot_roc(evaluations: Sequence[ModelEvaluation], path: Path) -> Path:
-    fig, ax = _figure()
-    for ev in evaluations:
-        ax.plot(ev.roc.fpr, ev.roc.tpr, label=f"{ev.model} (AUC {ev.auc:.3f})", drawstyle="default")
-        if ev.operating is not None:
-            ax.plot([ev.operating.fpr], [ev.operating.recall], "o", color=ax.lines[-1].get_color())
-    ax.plot([0, 1], [0, 1], ":", color="grey", linewidth=1)
-    ax.set(xlabel="false positive rate (safe files flagged)", ylabel="true positive rate (NSFW found)",
-           title="ROC", xlim=(0, 1), ylim=(0, 1.01))
-    ax.legend(loc="lower right", fontsize="small")
-    fig.savefig(path)
+    roc_figure(evaluations).savefig(path)
     return path
+
+
+def roc_figure(evaluations: Sequence[ModelEvaluation]):
+    """ROC with a log false-positive axis: the bot lives below 1 % of safe uploads flagged."""
+    fig, ax = _figure()
+    floor = roc_floor(evaluations)
+    for ev in evaluations:
+        line, = ax.plot(np.maximum(ev.roc.fpr, floor), ev.roc.tpr,
+                        label=f"{ev.model} (AUC {ev.auc:.3f})")
+        for label, marker, op in _points(ev):
+            ax.plot([max(op.fpr, floor)], [op.recall], marker, color=line.get_color(),
+                    markerfacecolor="none" if marker == IN_FORCE_MARKER[1] else line.get_color(),
+                    label=f"{label}: threshold {format_threshold(op.threshold)}")
+    grid = np.geomspace(floor, 1, 50)
+    ax.plot(grid, grid, ":", color="grey", linewidth=1)
+    ax.set_xscale("log")
+    ax.set(xlabel="false positive rate (safe files flagged, log)",
+           ylabel="true positive rate (NSFW found)", title="ROC", xlim=(floor, 1), ylim=(0, 1.01))
+    ax.legend(loc="lower right", fontsize="x-small")
+    return fig
+
+
+def pr_steps(ev: ModelEvaluation) -> tuple[np.ndarray, np.ndarray]:
+    """``(recall, precision)`` to draw as steps: one point per recall, its best precision.
+
+    Thresholds that add only safe files keep the recall and lower the precision; drawn,
+    they are vertical whiskers that no threshold worth choosing sits on. The point
+    (recall 0, precision 1) scikit-learn appends stays, so the curve starts at the axis.
+    """
+    recall, precision = ev.pr.recall, ev.pr.precision
+    keep: dict[float, float] = {}
+    for r, p in zip(recall.tolist(), precision.tolist()):
+        keep[r] = max(p, keep.get(r, 0.0))
+    rs = np.array(sorted(keep, reverse=True))
+    return rs, np.array([keep[r] for r in rs])
 
 
 def plot_pr(evaluations: Sequence[ModelEvaluation], path: Path, *, target_precision: float) -> Path:
-    fig, ax = _figure()
-    for ev in evaluations:
-        ax.step(ev.pr.recall, ev.pr.precision, where="post", label=f"{ev.model} (AP {ev.average_precision:.3f})")
-        if ev.operating is not None and ev.operating.precision is not None:
-            ax.plot([ev.operating.recall], [ev.operating.precision], "o", color=ax.lines[-1].get_color())
-    ax.axhline(target_precision, linestyle="--", color="grey", linewidth=1, label=f"target {target_precision:g}")
-    ax.set(xlabel="recall (NSFW found)", ylabel="precision (review page correct)", title="Precision-recall",
-           xlim=(0, 1), ylim=(0, 1.01))
-    ax.legend(loc="lower left", fontsize="small")
-    fig.savefig(path)
+    pr_figure(evaluations, target_precision=target_precision).savefig(path)
     return path
 
 
+def pr_figure(evaluations: Sequence[ModelEvaluation], *, target_precision: float):
+    fig, ax = _figure()
+    for ev in evaluations:
+        recall, precision = pr_steps(ev)
+        # steps as scikit-learn's PrecisionRecallDisplay draws them (recall decreasing)
+        line, = ax.plot(recall, precision, drawstyle="steps-post",
+                        label=f"{ev.model} (AP {ev.average_precision:.3f})")
+        for label, marker, op in _points(ev):
+            if op.precision is not None:
+                ax.plot([op.recall], [op.precision], marker, color=line.get_color(),
+                        markerfacecolor="none" if marker == IN_FORCE_MARKER[1] else line.get_color(),
+                        label=f"{label}: threshold {format_threshold(op.threshold)}")
+    ax.axhline(target_precision, linestyle="--", color="grey", linewidth=1, label=f"target {target_precision:g}")
+    ax.set(xlabel="recall (NSFW found)", ylabel="precision (review page correct)", title="Precision-recall",
+           xlim=(0, 1.01), ylim=(0, 1.01))
+    ax.legend(loc="lower left", fontsize="x-small")
+    return fig
+
+
+def histogram_bins(scores: np.ndarray) -> np.ndarray:
+    """Log-spaced score bins from the lowest score's decade to 1: a model that scores
+    everything near 0 (a fine-tune: 1e-6 .. 1e-3) spreads over many bars, not one."""
+    positive = scores[scores > 0]
+    low = max(float(positive.min()) if positive.size else 1e-6, 1e-9)
+    low = 10.0 ** np.floor(np.log10(low))
+    return np.geomspace(min(low, 1e-2), 1.0, 41)
+
+
 def plot_histogram(evaluations: Sequence[ModelEvaluation], path: Path) -> Path:
+    histogram_figure(evaluations).savefig(path)
+    return path
+
+
+def histogram_figure(evaluations: Sequence[ModelEvaluation]):
+    """Per model, the scores of each class on a log score axis (file counts on a log axis too)."""
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(5.5, 2.2 * len(evaluations) + 0.8), dpi=100, layout="constrained")
     axes = fig.subplots(len(evaluations), 1, squeeze=False)[:, 0]
-    bins = np.linspace(0, 1, 41)
     for ax, ev in zip(axes, evaluations):
-        scores = np.clip(ev.scores, 0, 1)
+        bins = histogram_bins(ev.scores)
+        scores = np.clip(ev.scores, bins[0], 1)
         ax.hist(scores[ev.labels == 0], bins=bins, alpha=0.6, label="labelled safe")
         ax.hist(scores[ev.labels == 1], bins=bins, alpha=0.6, label="labelled NSFW")
-        if ev.threshold is not None:
-            ax.axvline(ev.threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {ev.threshold:.3f}")
+        for label, style, op in ((CHOSEN_MARKER[0], "--", ev.operating),
+                                 (IN_FORCE_MARKER[0], ":", ev.in_force)):
+            if op is not None:
+                ax.axvline(max(op.threshold, bins[0]), color="black", linestyle=style, linewidth=1,
+                           label=f"{label}: threshold {format_threshold(op.threshold)}")
+        ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set(title=ev.model, xlabel="score P(nsfw)", ylabel="files")
-        ax.legend(fontsize="small")
-    fig.savefig(path)
-    return path
+        ax.set(title=ev.model, xlabel="score P(nsfw), log", ylabel="files")
+        ax.legend(fontsize="x-small")
+    return fig
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -121,6 +195,7 @@ def _markdown(evaluation: Evaluation) -> str:
               f"- Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"]
     if evaluation.note:
         lines.append(f"- Note: {evaluation.note}")
+    lines += [f"- **Warning**: {w}" for w in evaluation.warnings]
     share_source = "given" if evaluation.prevalence_given else "this set's own: usually far above real uploads"
     lines += [f"- Review volume assumes {evaluation.uploads_per_day:,.0f} uploads/day ({evaluation.uploads_source})"
               f" and an NSFW share among uploads of {first.prevalence:.2%} ({share_source})", ""]
@@ -133,7 +208,7 @@ def _markdown(evaluation: Evaluation) -> str:
         op = ev.operating
         lines.append(f"| {ev.model} | {_fmt(ev.auc)} | {_fmt(ev.average_precision)} | "
                      + " | ".join(_fmt(ev.precision_at[k], 2) for k in ks) + " | "
-                     + (f"{op.threshold:.4f} | {op.recall:.3f} | {op.fpr:.4f} | {_per_day(op.per_day)} |" if op
+                     + (f"{format_threshold(op.threshold)} | {op.recall:.3f} | {op.fpr:.4f} | {_per_day(op.per_day)} |" if op
                         else f"not reached on this set | - | - | - |"))
     lines += ["", "![ROC](roc.png) ![Precision-recall](pr.png)", "", "![Score histogram](scores.png)", ""]
     lines += ["## Reading this report", "",
@@ -150,7 +225,7 @@ def _markdown(evaluation: Evaluation) -> str:
               "|---|---|---|---|---|---|---|"]
     for ev in evs:
         for op in ev.operating_points:
-            lines.append(f"| {ev.model} | {op.threshold:.4f} | {op.flagged} | {_fmt(op.precision)} | {op.recall:.3f} "
+            lines.append(f"| {ev.model} | {format_threshold(op.threshold)} | {op.flagged} | {_fmt(op.precision)} | {op.recall:.3f} "
                          f"| {op.fpr:.4f} | {_per_day(op.per_day)} |")
     lines.append("")
     if any(ev.categories for ev in evs):
@@ -202,12 +277,13 @@ def _results(evaluation: Evaluation) -> dict:
     return {
         "source": evaluation.source, "target_precision": evaluation.target_precision,
         "uploads_per_day": evaluation.uploads_per_day, "uploads_source": evaluation.uploads_source,
-        "errors": evaluation.errors,
+        "errors": evaluation.errors, "warnings": evaluation.warnings,
         "models": [{
             "model": ev.model, "files": int(ev.labels.size), "nsfw": int(ev.labels.sum()),
             "auc": ev.auc, "average_precision": ev.average_precision,
             "precision_at": {str(k): v for k, v in ev.precision_at.items()},
             "threshold": ev.threshold, "operating": ev.operating and asdict(ev.operating),
+            "in_force": ev.in_force and asdict(ev.in_force),
             "operating_points": [asdict(op) for op in ev.operating_points],
             "categories": [asdict(row) for row in ev.categories],
         } for ev in evaluation.models],

@@ -39,7 +39,7 @@ import numpy as np
 
 from ..commandline import EXIT_OK, EXIT_USAGE, Command, arg
 from .data import InferenceTransform, LabelledImages, class_balance, collate, split_items, train_transform
-from .labelled import LABELS, LabelledItem
+from .labelled import LABELS, LabelledItem, file_sha1
 from .training_state import STATE_NAME, cfg_from_json, load_state, save_state
 
 __all__ = ["BEST_NAME", "HISTORY_NAME", "COMMAND", "TrainConfig", "TrainResult", "train", "build_model",
@@ -140,6 +140,12 @@ def _device_and_dtype(config: TrainConfig):
     return device, PRECISIONS[precision]
 
 
+def fine_tune_name(base: str, when: time.struct_time) -> str:
+    """``<base>-ft-<UTC date and time>``: a fine-tune's name, distinct from its base model's."""
+    base = Path(base).stem if base.endswith(".safetensors") else base.removeprefix("hf-hub:")
+    return f"{base.replace('/', '_')}-ft-{time.strftime('%Y%m%d-%H%M%S', when)}"
+
+
 def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.PathLike,
           val_items: Sequence[LabelledItem] | None = None, resume: str | os.PathLike | None = None,
           progress: bool = True) -> TrainResult:
@@ -224,6 +230,10 @@ def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.P
             start_epoch = config.epochs + 1
 
     best_path = out / BEST_NAME
+    # its own name, so stored scores and reports never pass it off as the base model;
+    # and what it saw, so an evaluation on its training files says so
+    name = fine_tune_name(config.model, time.gmtime())
+    train_sha1s = sorted({file_sha1(i.path) for i in train_part})
     if state is not None and not best_path.exists() and (Path(resume).parent / BEST_NAME).exists():
         shutil.copy2(Path(resume).parent / BEST_NAME, best_path)  # resumed into another folder
     stopped_early = False
@@ -267,7 +277,8 @@ def train(items: Sequence[LabelledItem], *, config: TrainConfig, out: str | os.P
             best_auc, best_epoch, bad_epochs = auc, epoch, 0
             save_checkpoint(best_path, model, label_names=list(labels), pretrained_cfg=model.pretrained_cfg,
                             extra={"trained_from": config.model, "epoch": epoch, "val_auc": auc,
-                                   "train_files": len(train_part), "val_files": len(val_part)})
+                                   "train_files": len(train_part), "val_files": len(val_part),
+                                   "name": name, "train_sha1s": train_sha1s})
         else:
             bad_epochs += 1
         stopped_early = bad_epochs >= config.patience and epoch < config.epochs

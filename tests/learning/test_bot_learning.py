@@ -90,7 +90,9 @@ def test_compare_stored_model_with_a_new_checkpoint(bot_data, trained, tmp_path)
                      "--compare", OLD, str(result.checkpoint), "--out", str(out), "--uploads-per-day", "5000"]) == 0
     results = json.loads((out / "results.json").read_text())
     old, new = results["models"]
-    assert old["model"] == OLD and new["model"].startswith("test_resnet@")
+    # issue 15: a fine-tune has its own name (was "test_resnet@<hash>", the base model's name)
+    assert old["model"] == OLD and new["model"].startswith("test_resnet-ft-")
+    assert not new["model"].startswith("test_resnet@") and new["model"].count("@") == 1
     # same files for both: the two judged files without a thumbnail have no score from the new model
     assert old["files"] == new["files"] == 40
     assert set(results["errors"]) == {"File:Upload 40.png", "File:Upload 41.png"}

@@ -33,7 +33,8 @@ def test_checkpoint_loads_and_scores_unseen_files(trained, holdout_folder):
     clf = load_classifier(str(result.checkpoint), runtime="torch-cpu")
     assert clf.label_names == ("sfw", "nsfw")
     assert clf.card.preprocess.input_size == (3, 64, 64)
-    assert clf.model_id.startswith("test_resnet@")
+    # issue 15: a fine-tune has its own name (was "test_resnet@<hash>", the base model's name)
+    assert clf.model_id.startswith("test_resnet-ft-") and clf.model_id.count("@") == 1
     items = read_labelled_folder(holdout_folder)
     scores = clf.score_images([Image.open(i.path) for i in items])
     assert scores.dtype == np.float32 and ((0 <= scores) & (scores <= 1)).all()
@@ -144,7 +145,9 @@ def test_fine_tuning_open_nsfw_keeps_its_head_and_preprocessing(labelled_folder,
     tuned = load_classifier(str(result.checkpoint), runtime="torch-cpu")
     base = load_classifier("opennsfw_resnet50_1by2", runtime="torch-cpu")
     assert tuned.label_names == base.label_names == ("sfw", "nsfw")
-    assert tuned.model_id.startswith("opennsfw_resnet50_1by2@") and tuned.model_id != base.model_id
+    # issue 15: its own name, not the base's (was "opennsfw_resnet50_1by2@<hash>")
+    assert tuned.model_id.startswith("opennsfw_resnet50_1by2-ft-") and tuned.model_id != base.model_id
+    assert tuned.model_id.split("@")[0] != base.model_id.split("@")[0]
     assert tuned.card.preprocess.input_size == (3, 64, 64)
     for key in ("crop_mode", "interpolation", "mean", "std", "jpeg_quality", "crop_pct"):
         assert getattr(tuned.card.preprocess, key) == getattr(base.card.preprocess, key)

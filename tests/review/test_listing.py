@@ -145,3 +145,36 @@ def test_an_explicit_local_value_equal_to_the_default_wins(site, store, settings
     report = publish_review(site, store, settings.replace(threshold=0.8), model_id=MODEL)
     assert sorted(entry_ids(wiki.user("Alice").page_text(settings.review_page))) == sorted(ids)
     assert any("threshold=0.95" in n and "set locally" in n for n in report.notes)
+
+
+def test_a_trusted_config_page_chooses_the_order_and_the_page_says_so(site, store, settings,
+                                                                       wiki):
+    settings = settings.replace(config_page=CONFIG_JSON)
+    alice = wiki.user("Alice")
+    alice.edit("File:Discussed.jpg", "[[Category:Deletion requests November 2026]]")
+    ids = add_flagged(store, [("File:Plain.jpg", 0.95), ("File:Discussed.jpg", 0.9)])
+    wiki.user("Ivy").edit(CONFIG_JSON, '{"review_order": "score-and-uploader"}')
+    report = publish_review(site, store, settings, model_id=MODEL)
+    text = alice.page_text(settings.review_page)
+    assert report.order == "score-and-uploader" and "Order in force: highest score first, with" \
+        in text
+    assert entry_ids(text) == [ids[1], ids[0]]       # 0.9 + a deletion request above 0.95
+
+    wiki.user("Ivy").edit(CONFIG_JSON, '{"review_order": "loudest first"}')
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert any("review_order must be one of" in p for p in report.problems)
+    assert report.order == "score-and-uploader"     # the last good configuration stays
+
+
+def test_a_shadow_candidate_that_scored_last_is_never_listed(site, store, settings, wiki):
+    from bot.shadow import SHADOW_MODELS_CURSOR
+
+    add_flagged(store, [("File:A.jpg", 0.99)])
+    candidate = "candidate-ft-20261129@abcdef012345"
+    add_flagged(store, [{"title": "File:B.jpg", "score": 0.98, "page_id": 3000,
+                         "sha1": "b" * 40}], model=candidate)
+    store.set_cursor(SHADOW_MODELS_CURSOR, {"models": [candidate]})
+    report = publish_review(site, store, settings)          # no model id: the last scorer
+    assert report.added == 0 and "shadow candidate" in report.problems[-1]
+    assert wiki.user("Alice").page_text(settings.review_page) is None
+    assert publish_review(site, store, settings, model_id=MODEL).added == 1

@@ -164,3 +164,38 @@ def test_human_forms_of_a_verdict_are_read(raw, verdict):
     from bot.review.page import normalize_verdict
 
     assert normalize_verdict(raw) == (verdict, None)
+
+
+def test_uploader_order_weighs_signals_but_not_account_age():
+    now = WHEN
+    blocked = type("U", (), dict(exists=True, registered=None, edit_count=5, uploads=1,
+                                 uploads_capped=False, blocked=True, block_expiry="infinite",
+                                 answered_count=lambda self, v: 0))()
+    newcomer = type("U", (), dict(exists=True, registered=now, edit_count=1, uploads=1,
+                                  uploads_capped=False, blocked=False, block_expiry=None,
+                                  answered_count=lambda self, v: 0))()
+    plain = entry(1, 0.95)
+    flagged = entry(2, 0.88).with_context(blocked, deletion=False, now=now)
+    new_user = entry(3, 0.90).with_context(newcomer, deletion=False, now=now)
+    discussed = entry(4, 0.80).with_context(None, deletion=True, now=now)
+
+    by_score = ReviewPage(new_page_text(bot_name="NsfwBot"))
+    by_uploader = ReviewPage(new_page_text(bot_name="NsfwBot"))
+    for e in (plain, flagged, new_user, discussed):
+        by_score.add(e)
+        by_uploader.add(e, order="score-and-uploader")
+    assert ids(by_score) == [1, 3, 2, 4]
+    # blocked: 0.88 + 0.1 > 0.95; a deletion request: 0.80 + 0.1 < 0.90; an account a day
+    # old is no signal (it would push every newcomer up)
+    assert ids(by_uploader) == [2, 1, 3, 4]
+
+
+def test_the_page_says_which_order_is_in_force():
+    page = page_with(entry(1, 0.9))
+    assert page.set_order_note("score") and not page.set_order_note("score")
+    text = str(page)
+    assert "Order in force: highest score first" in text
+    assert text.index("Order in force") < text.index(f"== {MAIN_SECTION} ==")
+    assert page.set_order_note("score-and-uploader")
+    assert str(page).count("Order in force") == 1 and "uploader signal" in str(page)
+    assert ids(page) == [1]
