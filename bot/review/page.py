@@ -381,13 +381,20 @@ class ReviewPage:
         self._keys.clear()
         return True
 
-    def refresh(self, data: EntryData) -> bool:
-        """Update the bot-owned parameters of an entry already on the page; True if changed."""
+    def refresh(self, data: EntryData, *, context: bool = True) -> bool:
+        """Update the bot-owned parameters of an entry already on the page; True if changed.
+
+        :param context: also the uploader context (:data:`CONTEXT_PARAMS`) of a card that
+            shows it already; without it, edit counts and account ages that moved on alone
+            never cause an edit (each would conflict with patrollers answering)
+        """
         entry = self.find(data.version_id)
         if entry is None:
             return False
         changed = False
         for name, value in data.params().items():
+            if not context and name in CONTEXT_PARAMS and entry.template.has(name):
+                continue
             current = _param(entry.template, name)
             if current != value:
                 if entry.template.has(name):

@@ -276,13 +276,17 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
         adds = [d for d in new if d.version_id not in on_page][:max(room, 0)]
         for data in adds:
             review.add(data, order=report.order)
-        refreshed = sum(review.refresh(d) for v, d in refresh.items() if v in on_page)
+        refreshed = sum(review.refresh(d, context=False) for v, d in refresh.items() if v in on_page)
         answered, waiting = _overflow(review, settings.review_max_entries, listed_ids, reviewed)
         chunks.update({v: review.remove(v) for v in answered})
         for v in waiting:
             review.remove(v)
 
         new_text = str(review)
+        if new_text != (text or ""):  # saving anyway: bring every card's uploader context up to date
+            for v, d in refresh.items():
+                review.refresh(d)
+            new_text = str(review)
         if new_text == (text or "") or (text is None and not exists and not review.entries()):
             break                       # the page says what it should (or needs not exist)
         if saved:

@@ -130,3 +130,33 @@ def test_age_is_coarse():
     assert format_age(datetime(2026, 8, 1, tzinfo=timezone.utc), now) == "4 months"
     assert format_age(datetime(2020, 1, 1, tzinfo=timezone.utc), now) == "6 years"
     assert UploaderContext("X", answered=(("nsfw", 2),)).answered_count("nsfw") == 2
+
+
+def _revision_count(site, title: str) -> int:
+    import pywikibot
+
+    return len(list(pywikibot.Page(site, title).revisions()))
+
+
+def test_context_that_moved_on_alone_makes_no_edit(site, store, settings, wiki, tmp_path):
+    """An uploader's edit count changes every few minutes: that alone must not make the bot save
+    the page (each save could conflict with a patroller answering); the next real save updates it."""
+    alice = wiki.user("Alice")
+    add_flagged(store, [("File:Context one.jpg", 0.97)])
+    settings = settings.replace(review_max_entries=50)
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    before = _cards(wiki.user("Patty").page_text(title))["Context one.jpg"]["edits"]
+    revisions = _revision_count(site, title)
+
+    alice.edit("User:Alice/sandbox", "one more edit")  # Alice's edit count moves on
+    publish_review(site, store, settings, model_id=MODEL)
+    assert _revision_count(site, title) == revisions
+    assert _cards(wiki.user("Patty").page_text(title))["Context one.jpg"]["edits"] == before
+
+    add_flagged(store, [{"title": "File:Context two.jpg", "score": 0.96, "page_id": 6002,
+                         "sha1": "d" * 40}])  # a real change: the page is saved anyway
+    publish_review(site, store, settings, model_id=MODEL)
+    assert _revision_count(site, title) == revisions + 1
+    cards = _cards(wiki.user("Patty").page_text(title))
+    assert int(cards["Context one.jpg"]["edits"]) == int(before) + 1
