@@ -34,7 +34,7 @@ NSFW_VERDICTS = frozenset({"nsfw"})
 SFW_VERDICTS = frozenset({"sfw"})
 
 #: review-entry states after which a file is not offered for review again
-FINAL_REVIEW_STATES = ("reviewed", "retired", "removed")
+FINAL_REVIEW_STATES = ("reviewed", "retired", "removed", "deleted")
 
 Columns = type[Base] | InstrumentedAttribute | Label
 
@@ -105,7 +105,7 @@ class FileVersionIn:
 @dataclass(frozen=True)
 @columns(FileVersion.id.label("version_id"), File.page_id, File.title, FileVersion.sha1,
          FileVersion.mime, FileVersion.media_type, FileVersion.size, FileVersion.url,
-         FileVersion.thumb_url, ScoreTask.attempts)
+         FileVersion.thumb_url, ScoreTask.attempts, FileVersion.uploaded_at)
 class PendingVersion:
     """A version claimed for scoring by one worker until its lease expires."""
 
