@@ -105,10 +105,13 @@ class FileVersionIn:
 @dataclass(frozen=True)
 @columns(FileVersion.id.label("version_id"), File.page_id, File.title, FileVersion.sha1,
          FileVersion.mime, FileVersion.media_type, FileVersion.size, FileVersion.url,
-         FileVersion.thumb_url, ScoreTask.attempts, FileVersion.uploaded_at)
+         FileVersion.thumb_url, ScoreTask.attempts, FileVersion.uploaded_at,
+         FileVersion.duration)
 class PendingVersion:
     """A version claimed for scoring by one worker until its lease expires."""
 
+    uploaded_at: datetime | None = None  # how long a video has waited for its transcodes
+    duration: float | None = None        # where to ask the wiki for frame thumbnails
     lease_expires_at: datetime | None = None
 
 
