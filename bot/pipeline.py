@@ -349,9 +349,10 @@ class VersionScorer:
                 download: Download = future.result()
             except DownloadError as e:
                 if e.kind == "not-found":  # stale URL: ask the wiki where the version is now
-                    download = self._after_404(version, e, report)
-                    if download is None:
+                    found = self._after_404(version, e, report)
+                    if found is None:
                         continue
+                    version, download = found
                 else:
                     self._failures.append((version, "download", e.kind, e.message, e.permanent))
                     continue
@@ -368,7 +369,7 @@ class VersionScorer:
             return fetch_seek_frames(self.downloader, version, plan.frames)
         return self.downloader.fetch(version, transcodes=plan)
 
-    def _after_404(self, version, error: DownloadError, report: ScoreReport) -> Download | None:
+    def _after_404(self, version, error: DownloadError, report: ScoreReport) -> tuple | None:
         """Resolve a 404 by page id: deleted is final, moved or overwritten is fetched from
         where the version (its sha1) is served now; anything else is a transient failure."""
         now = self.locator.locate([version]).get(version.version_id, version)
@@ -377,7 +378,7 @@ class VersionScorer:
             return None
         if (now.url, now.thumb_url) != (version.url, version.thumb_url):
             try:
-                return self.downloader.fetch(now)
+                return now, self.downloader.fetch(now)
             except DownloadError as e:
                 error = e
             except Exception as e:

@@ -48,5 +48,8 @@ def test_deleted_file_leaves_review_and_uploader_names_can_be_forgotten(store):
     assert store.mark_deleted(titles=["File:Test 4.jpg"]) == [a]  # idempotent
     assert [f.version_id for f in store.flagged_for_review(MODEL, threshold=0.5, limit=9)] == [b]
     assert [e.state for e in store.review_entries("Review")] == ["deleted"]
+    # a deleted file never listed is not offered either (no review entry to exclude it)
+    assert store.mark_deleted(page_ids=[5]) == [b]
+    assert store.flagged_for_review(MODEL, threshold=0.5, limit=9) == []
     assert store.forget_uploader("Uploader") == 2
     assert set(store.uploaders([a, b]).values()) == {None}
