@@ -15,7 +15,7 @@ from storage.records import FileVersionIn
 
 __all__ = ["IIPROP", "batch_size", "file_versions", "video_derivatives", "Derivative",
            "version_from_imageinfo", "chunks", "file_histories", "version_at", "version_by_sha1",
-           "is_non_visual", "thumbnail_renders_file", "is_animated"]
+           "is_non_visual", "thumbnail_renders_file", "is_animated", "with_metadata"]
 
 IIPROP = "timestamp|user|url|size|mime|mediatype|sha1"
 
@@ -148,6 +148,11 @@ def version_from_imageinfo(page: dict, *, source: str | None = None,
         duration=info.get("duration"), uploader=None if info.get("userhidden") else info.get("user"),
         uploaded_at=_timestamp(info.get("timestamp")), url=info.get("url"),
         thumb_url=thumb, source=source, log_id=log_id)
+
+
+def with_metadata(site, pages_by_title: dict[str, dict], **params) -> None:
+    """:func:`_with_metadata` for pages from another query (a category walk)."""
+    _with_metadata(site, {"pages": pages_by_title}, ids_key="pageids", **params)
 
 
 def _with_metadata(site, answer: dict, *, ids_key: str, **params) -> None:

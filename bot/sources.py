@@ -16,7 +16,7 @@ from .config import Settings
 from .ingest_report import IngestReport
 from .logs import page_ids_of
 from .metadata import (IIPROP, batch_size, file_histories, file_versions, version_at,
-                       version_from_imageinfo)
+                       version_from_imageinfo, with_metadata)
 
 __all__ = ["IngestReport", "UploadLog", "CategoryBackfill", "ExplicitTitles", "category_title"]
 
@@ -238,6 +238,8 @@ class CategoryBackfill:
                     prop="imageinfo", iiprop=IIPROP, iiurlwidth=str(self.settings.thumb_width),
                     **(cont or {})).submit()
                 pages = data.get("query", {}).get("pages", [])
+                # animated or not decides thumbnail or original (one more query, animatable formats only)
+                with_metadata(self.site, {p["title"]: p for p in pages if "title" in p})
                 report.entries += len(pages)
                 versions = [v for v in (version_from_imageinfo(p, source=self.name) for p in pages) if v]
                 # (a page without imageinfo but not missing waits for the API's iicontinue)
