@@ -147,7 +147,8 @@ class DeletionLog:
             page_id = entry.get("logpage") or entry.get("pageid")
             if page_id:
                 deleted_ids.add(int(page_id))
-            deleted_titles.add(entry["title"])
+            else:  # by title only without a page id: a re-upload under the title is a new page
+                deleted_titles.add(entry["title"])
             report.missing += 1
         elif entry["type"] == "suppress" and action in ("block", "reblock"):
             params = entry.get("params") or {}

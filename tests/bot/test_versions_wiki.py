@@ -177,3 +177,23 @@ def test_a_404_is_resolved_again_by_page_id(wiki, site, store, settings, scoring
     assert (report.scored, report.skipped, report.failed) == (1, 1, 0), report.failure_kinds
     assert [v.title for v, _ in results.values()] == ["File:After.jpg"]
     assert store.status(scoring.model_id).skipped == {"deleted": 1}
+
+
+def test_tiff_and_pdf_are_never_scored_as_icons(wiki, site, store, settings, scoring, tmp_path, media_dir):
+    alice = wiki.user("Alice")
+    Image.open(media_dir / "coffee.jpg").save(tmp_path / "coffee.tif", "TIFF")
+    alice.upload(tmp_path / "coffee.tif", "Coffee scan.tif")
+    (tmp_path / "doc.pdf").write_bytes(b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+                                       b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+    alice.upload(tmp_path / "doc.pdf", "Leaflet.pdf")
+    bot = Bot(settings, site=site, store=store, scoring=scoring)
+    bot.ingest_uploads()
+    peek = {v.title: v for v in store.claim(scoring.model_id, worker="peek", limit=5)}
+    store.release([v.version_id for v in peek.values()], scoring.model_id, worker="peek")
+    for v in peek.values():  # a thumbnail, if kept, renders this very file
+        assert v.thumb_url is None or "/thumb/" in v.thumb_url and v.title.split(":")[1].replace(" ", "_") in v.thumb_url
+    report, results = score_all(bot)
+    outcome = {v.title: (r.media_type, r.error_kind) for v, r in results.values()}
+    assert outcome["File:Coffee scan.tif"] == ("still", None)
+    # the wiki cannot render this PDF: its original is refused by the decoders, the icon never scored
+    assert outcome["File:Leaflet.pdf"][1] == "unsupported-format", (outcome, peek["File:Leaflet.pdf"])
