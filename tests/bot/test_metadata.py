@@ -169,3 +169,11 @@ def test_audio_and_midi_are_non_visual():
     assert is_non_visual("audio", "application/ogg") and is_non_visual("AUDIO", "audio/midi")
     assert is_non_visual(None, "audio/x-flac")
     assert not is_non_visual("video", "video/webm") and not is_non_visual("bitmap", "image/jpeg")
+
+
+def test_a_hidden_uploader_name_is_never_stored():
+    from bot.metadata import version_from_imageinfo
+
+    page, info = _info("Hidden.jpg", f"{UPLOAD}/thumb/a/ab/Hidden.jpg/330px-Hidden.jpg")
+    info["userhidden"] = True  # Commons: the name is revision-deleted ("user" absent or kept for admins)
+    assert version_from_imageinfo(page, info=info).uploader is None
