@@ -58,6 +58,12 @@ class Settings:
     #: a failed file is retried on later runs, with exponential backoff, up to this many attempts
     max_attempts: int = 5
     retry_backoff_seconds: int = 3600
+    #: a video over ``max_video_bytes`` without a ready transcode waits (not a failure) this
+    #: long after its upload, then is scored from the wiki's frame thumbnails instead
+    transcode_wait_hours: float = 6.0
+    #: frame thumbnails (``iiurlparam=seek=``) asked for one such video: each is a render on
+    #: the wiki, so this is the per-video render budget
+    video_seek_frames: int = 4
 
     # --- sources ------------------------------------------------------------
     #: the very first run looks this far back in the upload log

@@ -142,6 +142,15 @@ class Bot:
     def ingest_uploads(self) -> IngestReport:
         return UploadLog(self.site, self.store, self.settings).ingest()
 
+    def ingest_deletions(self) -> IngestReport:
+        """Deletion and suppression logs: deleted files leave the review page, their kept
+        thumbnails go, suppressed user names are forgotten (:mod:`bot.logs`)."""
+        from .logs import DeletionLog
+
+        keeper = ThumbnailKeeper(Path(self.settings.data_dir) / "thumbs",
+                                 max_files=self.settings.keep_flagged_thumbs)
+        return DeletionLog(self.site, self.store, self.settings, purge=keeper.remove).ingest()
+
     def ingest_category(self, category: str, *, depth: int, limit: int | None, progress=None) -> IngestReport:
         backfill = CategoryBackfill(self.site, self.store, self.settings, category=category,
                                     model_id=self.model_id, depth=depth, limit=limit)
@@ -196,6 +205,7 @@ class Bot:
         error = None
         try:
             report.ingest.append(self.ingest_uploads())
+            report.ingest.append(self.ingest_deletions())
             report.score = self.score_pending()
             if review and not self.stop.is_set():
                 for name, job in (("review", self.publish), ("verdicts", self.harvest)):

@@ -23,8 +23,10 @@ from storage.records import ScoreIn
 
 from .config import Settings
 from .downloads import Download, Downloader, DownloadError
+from .locations import FILE_GONE, VERSION_GONE, Locator
 from .memory import release_free_memory
-from .metadata import video_derivatives
+from .metadata import is_non_visual, video_derivatives
+from .video_frames import fetch_seek_frames, seek_thumbnails, seek_times, wait_seconds, waited
 
 if TYPE_CHECKING:
     from classifiers import ScoringPipeline
@@ -49,6 +51,8 @@ class ScoreReport:
     flagged: int = 0
     errors: int = 0          # final: the file cannot be scored (recorded as such)
     failed: int = 0          # transient: recorded, retried on a later run
+    skipped: int = 0         # settled unscored: nothing visual (audio), or deleted from the wiki
+    waiting: int = 0         # videos put back until a transcode is ready (not a failure)
     downloaded_bytes: int = 0
     seconds: float = 0.0
     failure_kinds: dict[str, int] = field(default_factory=dict)
@@ -57,7 +61,9 @@ class ScoreReport:
         rate = self.scored / self.seconds if self.seconds else 0.0
         kinds = ", ".join(f"{k}={v}" for k, v in sorted(self.failure_kinds.items()))
         return (f"scored {self.scored} ({self.flagged} flagged), {self.errors} unscorable, "
-                f"{self.failed} failed{f' ({kinds})' if kinds else ''}; "
+                f"{self.failed} failed{f' ({kinds})' if kinds else ''}"
+                f"{f', {self.skipped} skipped' if self.skipped else ''}"
+                f"{f', {self.waiting} waiting' if self.waiting else ''}; "
                 f"{self.downloaded_bytes / 2**20:.1f} MiB in {self.seconds:.1f} s ({rate:.1f} files/s)")
 
 
@@ -126,6 +132,19 @@ class ThumbnailKeeper:
             self._prune()
         return path
 
+    def remove(self, version_ids) -> int:
+        """Delete what was kept of these versions (their file was deleted or suppressed)."""
+        if not self.dir.is_dir():
+            return 0
+        wanted = {str(v) for v in version_ids}
+        removed = 0
+        for entry in os.scandir(self.dir):
+            if entry.name.split("-", 1)[0] in wanted:
+                os.unlink(entry.path)
+                removed += 1
+        self._count = None
+        return removed
+
     def _prune(self) -> None:
         entries = sorted(os.scandir(self.dir), key=lambda e: e.stat().st_mtime)
         for entry in entries[:max(0, len(entries) - int(self.max_files * 0.9))]:
@@ -175,6 +194,13 @@ class LeaseJournal:
         self.path.unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class SeekFrames:
+    """A download plan: the wiki's frame thumbnails of a video, ``(time, url)`` each."""
+
+    frames: list
+
+
 class VersionScorer:
     """Scores every pending file version the store hands out for ``scoring.model_id``, in
     overlapping rounds: claim a batch, download it, score it, store the results.
@@ -206,6 +232,7 @@ class VersionScorer:
         self.thumbs = thumbs if thumbs is not None else ThumbnailKeeper(Path(settings.data_dir) / "thumbs")
         self.journal = journal
         self.on_result = on_result  # called with (PendingVersion, FileResult) after storing
+        self.locator = Locator(site, thumb_width=settings.thumb_width)
         self._inflight: dict[str, tuple] = {}
         self._failures: deque = deque()
 
@@ -223,6 +250,7 @@ class VersionScorer:
             if self.journal is not None:
                 self.journal.record(self.worker, self.model_id, [v.version_id for v in batch])
             report.claimed += len(batch)
+            batch = self._settle_unscorable(batch, report)
             videos = [v.title for v in batch if (v.media_type or "").lower() == "video"]
             transcodes = {}
             if videos and self.site is not None:
@@ -231,7 +259,73 @@ class VersionScorer:
                 except Exception as e:  # the original is the fallback; never lose the batch
                     log.warning("videoinfo lookup failed, using originals: %s", e)
             for version in batch:
-                yield version, transcodes.get(version.title, ())
+                ready = transcodes.get(version.title, ())
+                if version.title in transcodes and not ready and self._too_big(version):
+                    plan = self._late_transcode(version, report)
+                    if plan is not None:
+                        yield version, plan
+                    continue
+                yield version, ready
+
+    def _settle_unscorable(self, batch, report: ScoreReport) -> list:
+        """Skip what has no pixels (audio, MIDI: by the API's media type and mime) and what
+        the wiki deleted; give the rest their current URLs (:mod:`bot.locations`)."""
+        visual = []
+        for version in batch:
+            if is_non_visual(version.media_type, version.mime):
+                self.store.record_skip(version.version_id, self.model_id, kind="non-visual",
+                                       message=f"{version.media_type or '?'} {version.mime or '?'}: "
+                                               "nothing visual to score (its thumbnail is an icon)")
+                report.skipped += 1
+            else:
+                visual.append(version)
+        located = self.locator.locate(visual)
+        fresh = []
+        for version in visual:
+            now = located.get(version.version_id, version)
+            if now in (FILE_GONE, VERSION_GONE):
+                self._gone(version, now, report)
+            else:
+                fresh.append(now)
+        return fresh
+
+    def _gone(self, version, why: str, report: ScoreReport) -> None:
+        """A final state: the file (or this version) is deleted; its cards leave the review page."""
+        if why == FILE_GONE:
+            self.thumbs.remove(self.store.mark_deleted(page_ids=[version.page_id]))
+        else:
+            self.thumbs.remove([version.version_id])
+        self.store.record_skip(version.version_id, self.model_id, kind="deleted",
+                               message=f"{version.title}: {why} on the wiki before it was downloaded")
+        report.skipped += 1
+
+    def _too_big(self, version) -> bool:
+        return bool(version.size and version.size > self.settings.max_video_bytes)
+
+    def _late_transcode(self, version, report: ScoreReport):
+        """No transcode yet and an original over the cap: wait, or after ``transcode_wait_hours``
+        use the wiki's frame thumbnails (:mod:`bot.video_frames`)."""
+        age = waited(version)
+        if age < self.settings.transcode_wait_hours * 3600:
+            self.store.record_wait(version.version_id, self.model_id, kind="waiting-transcode",
+                                   message="no ready transcode and the original is over max_video_bytes",
+                                   seconds=wait_seconds(age))
+            report.waiting += 1
+            return None
+        try:
+            frames = seek_thumbnails(self.site, version.page_id,
+                                     seek_times(version.duration, self.settings.video_seek_frames),
+                                     width=self.settings.thumb_width)
+        except Exception as e:  # a transient API problem: the video waits again
+            log.warning("frame thumbnails of %s: %s", version.title, e)
+            frames = []
+        if not frames:
+            self.store.record_wait(version.version_id, self.model_id, kind="waiting-transcode",
+                                   message="no transcode and no frame thumbnail yet",
+                                   seconds=wait_seconds(age))
+            report.waiting += 1
+            return None
+        return SeekFrames(frames)
 
     # -- stage 2: downloads, a bounded window ahead of the scorer ----------------
     def _items(self, pool: ThreadPoolExecutor, limit: int | None,
@@ -247,15 +341,21 @@ class VersionScorer:
                 except StopIteration:
                     exhausted = True
                     break
-                window.append((version, pool.submit(self.downloader.fetch, version, transcodes=transcodes)))
+                window.append((version, pool.submit(self._fetch, version, transcodes)))
             if not window:
                 return
             version, future = window.popleft()
             try:
                 download: Download = future.result()
             except DownloadError as e:
-                self._failures.append((version, "download", e.kind, e.message, e.permanent))
-                continue
+                if e.kind == "not-found":  # stale URL: ask the wiki where the version is now
+                    found = self._after_404(version, e, report)
+                    if found is None:
+                        continue
+                    version, download = found
+                else:
+                    self._failures.append((version, "download", e.kind, e.message, e.permanent))
+                    continue
             except Exception as e:  # a bug must not lose the file: record it, retry later
                 self._failures.append((version, "download", "internal", repr(e), False))
                 continue
@@ -263,6 +363,29 @@ class VersionScorer:
             key = str(version.version_id)
             self._inflight[key] = (version, download)
             yield key, download.source
+
+    def _fetch(self, version, plan) -> Download:
+        if isinstance(plan, SeekFrames):
+            return fetch_seek_frames(self.downloader, version, plan.frames)
+        return self.downloader.fetch(version, transcodes=plan)
+
+    def _after_404(self, version, error: DownloadError, report: ScoreReport) -> tuple | None:
+        """Resolve a 404 by page id: deleted is final, moved or overwritten is fetched from
+        where the version (its sha1) is served now; anything else is a transient failure."""
+        now = self.locator.locate([version]).get(version.version_id, version)
+        if now in (FILE_GONE, VERSION_GONE):
+            self._gone(version, now, report)
+            return None
+        if (now.url, now.thumb_url) != (version.url, version.thumb_url):
+            try:
+                return now, self.downloader.fetch(now)
+            except DownloadError as e:
+                error = e
+            except Exception as e:
+                self._failures.append((version, "download", "internal", repr(e), False))
+                return None
+        self._failures.append((version, "download", error.kind, error.message, error.permanent))
+        return None
 
     # -- stage 3: storage ---------------------------------------------------------
     def _record_failures(self, report: ScoreReport, bar) -> None:

@@ -8,37 +8,19 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Iterator
 
 from .config import Settings
-from .metadata import IIPROP, batch_size, file_versions, version_from_imageinfo
+from .ingest_report import IngestReport
+from .logs import page_ids_of
+from .metadata import (IIPROP, batch_size, file_histories, file_versions, version_at,
+                       version_from_imageinfo, with_metadata)
 
 __all__ = ["IngestReport", "UploadLog", "CategoryBackfill", "ExplicitTitles", "category_title"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class IngestReport:
-    """What one ingest pass saw."""
-
-    source: str
-    entries: int = 0        # log entries / category members read
-    added: int = 0          # file versions handed to storage as pending
-    duplicates: int = 0     # log entries already seen (overlap window)
-    hidden: int = 0         # suppressed log entries (HiddenKeyError)
-    missing: int = 0        # files deleted since (nothing to score)
-    already_scored: int = 0  # versions the current model has scored (backfill)
-    categories: int = 0     # categories walked (backfill)
-    done: bool = True       # False when a limit stopped the pass early
-    extra: dict = field(default_factory=dict)
-
-    def format(self) -> str:
-        parts = [f"{k}={v}" for k, v in vars(self).items()
-                 if k not in ("source", "extra", "done") and v]
-        return f"{self.source}: " + (", ".join(parts) or "nothing new") + ("" if self.done else " (limit reached)")
 
 
 def _utc(ts) -> datetime:
@@ -63,9 +45,12 @@ class UploadLog:
     late, with an earlier timestamp) and drops entries by log id. The cursor
     only ever moves forward.
 
-    ``overwrite`` and ``revert`` entries give the file's *current* version
-    (imageinfo), which storage keeps apart from older versions by sha1; a
-    version it already holds is not scored twice.
+    Every entry (``upload``, ``overwrite``, ``revert``) names a version by its
+    timestamp: that version is taken from the file's history (current or
+    archived, with its own URL and thumbnail), so a version overwritten before
+    the bot ran is scored too. Storage keeps versions apart by sha1: a revert to
+    a version it already holds is not scored twice. Files are looked up by the
+    entry's page id, which a move keeps (with or without a redirect).
     """
 
     name = "uploadlog"
@@ -101,7 +86,7 @@ class UploadLog:
         limit = limit if limit is not None else self.settings.max_files_per_run
 
         while True:
-            batch: list[tuple[int, datetime, str | None]] = []
+            batch: list[tuple[int, datetime, LogVersion | None]] = []
             for entry in entries:
                 logid, ts = int(entry["logid"]), _utc(entry["timestamp"])
                 report.entries += 1
@@ -109,21 +94,16 @@ class UploadLog:
                     report.duplicates += 1
                     continue
                 try:
-                    title = entry["title"]
+                    wanted = LogVersion.from_entry(entry, ts)
                 except KeyError:  # pywikibot's HiddenKeyError: a suppressed entry
-                    title = None
+                    wanted = None
                     report.hidden += 1
-                batch.append((logid, ts, title))
+                batch.append((logid, ts, wanted))
                 if len(batch) >= step or (limit is not None and report.added + len(batch) >= limit):
                     break
             if not batch:
                 break
-            titles = [t for _, _, t in batch if t]
-            log_ids = {t: logid for logid, _, t in batch if t}  # the newest entry per title wins
-            versions = file_versions(self.site, titles, thumb_width=self.settings.thumb_width,
-                                     source=self.name, log_ids=log_ids) if titles else {}
-            found = [v for v in versions.values() if v is not None]
-            report.missing += sum(v is None for v in versions.values())
+            found = self._versions([(logid, w) for logid, _, w in batch if w], report)
             for logid, ts, _ in batch:
                 seen[logid] = ts
                 if newest is None or (ts, logid) > newest:
@@ -138,6 +118,45 @@ class UploadLog:
                 report.done = False
                 break
         return report
+
+    def _versions(self, wanted: list[tuple[int, LogVersion]], report: IngestReport) -> list:
+        """The version each entry names, from the files' histories (by page id, which moves keep)."""
+        if not wanted:
+            return []
+        unknown = [w.title for _, w in wanted if not w.page_id]
+        page_ids = page_ids_of(self.site, unknown) if unknown else {}
+        since = min(w.version_ts for _, w in wanted) - timedelta(seconds=60)
+        ids = {logid: w.page_id or page_ids.get(w.title) for logid, w in wanted}
+        histories = file_histories(self.site, [i for i in ids.values() if i],
+                                   thumb_width=self.settings.thumb_width, since=since)
+        found = []
+        for logid, w in wanted:
+            page = histories.get(ids[logid]) if ids[logid] else None
+            version = version_at(page, w.version_ts, source=self.name, log_id=logid) if page else None
+            if version is None:
+                report.missing += 1  # the file (or this version of it) was deleted since
+            else:
+                found.append(version)
+        return found
+
+
+@dataclass(frozen=True)
+class LogVersion:
+    """The file version an upload-log entry names: its page (id, title) and the version's
+    timestamp (``img_timestamp``; an ``overwrite`` or ``revert`` names the new version)."""
+
+    title: str
+    page_id: int | None
+    version_ts: datetime
+
+    @classmethod
+    def from_entry(cls, entry, ts: datetime) -> LogVersion:
+        title = entry["title"]  # raises HiddenKeyError (a KeyError) when suppressed
+        params = entry.get("params") or {}
+        page_id = entry.get("logpage") or entry.get("pageid") or None
+        version_ts = params.get("img_timestamp")
+        return cls(title=title, page_id=int(page_id) if page_id else None,
+                   version_ts=_utc(version_ts) if version_ts else ts)
 
 
 def category_title(site, name: str) -> str:
@@ -219,6 +238,8 @@ class CategoryBackfill:
                     prop="imageinfo", iiprop=IIPROP, iiurlwidth=str(self.settings.thumb_width),
                     **(cont or {})).submit()
                 pages = data.get("query", {}).get("pages", [])
+                # animated or not decides thumbnail or original (one more query, animatable formats only)
+                with_metadata(self.site, {p["title"]: p for p in pages if "title" in p})
                 report.entries += len(pages)
                 versions = [v for v in (version_from_imageinfo(p, source=self.name) for p in pages) if v]
                 # (a page without imageinfo but not missing waits for the API's iicontinue)

@@ -72,7 +72,8 @@ def claim_tasks(session: Session, *, model_id: str, worker: str, limit: int,
     rows = session.execute(
         select(ScoreTask.version_id, ScoreTask.attempts, File.page_id, File.title,
                FileVersion.sha1, FileVersion.mime, FileVersion.media_type, FileVersion.size,
-               FileVersion.url, FileVersion.thumb_url)
+               FileVersion.url, FileVersion.thumb_url, FileVersion.uploaded_at,
+               FileVersion.duration)
         .join(FileVersion, FileVersion.id == ScoreTask.version_id)
         .join(File, File.id == FileVersion.file_id)
         .where(ScoreTask.id.in_(task_ids))
@@ -80,6 +81,7 @@ def claim_tasks(session: Session, *, model_id: str, worker: str, limit: int,
     return [PendingVersion(version_id=r.version_id, page_id=r.page_id, title=r.title,
                            sha1=r.sha1, mime=r.mime, media_type=r.media_type, size=r.size,
                            url=r.url, thumb_url=r.thumb_url, attempts=r.attempts,
+                           uploaded_at=r.uploaded_at, duration=r.duration,
                            lease_expires_at=expires) for r in rows]
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from .engine import insert_ignoring
 from .records import FileVersionIn
-from .schema import Cursor, File, FileVersion
+from .schema import Cursor, File, FileVersion, ReviewEntry
 from .status import cursor_values
 from .types import utc, utcnow
 from .values import chunks, finite, fit
@@ -88,6 +88,42 @@ class IngestMixin:
                                             ["file_id", "sha1"]), list(missing.values()))
             found.update(_version_ids(session, set(missing)))
         return [found[key] for key in keys]
+
+    # --- deletions and suppressions ------------------------------------------
+
+    def mark_deleted(self, *, page_ids: Iterable[int] = (), titles: Iterable[str] = ()) -> list[int]:
+        """Files deleted on the wiki: their open review cards (listed, queued) become
+        ``deleted``, so they leave the review page, and no flagged version of them is
+        offered again. Idempotent. :returns: the ids of their versions (to purge what
+        was kept of them, e.g. thumbnails)."""
+        page_ids, titles = list(page_ids), list(titles)
+        now = utcnow()
+
+        def work(session: Session) -> list[int]:
+            file_ids: set[int] = set()
+            for chunk in chunks(page_ids):
+                file_ids.update(session.scalars(select(File.id).where(File.page_id.in_(chunk))))
+            for chunk in chunks(titles):
+                file_ids.update(session.scalars(select(File.id).where(File.title.in_(chunk))))
+            version_ids: list[int] = []
+            for chunk in chunks(sorted(file_ids)):
+                session.execute(update(File).where(File.id.in_(chunk), File.deleted_at.is_(None))
+                                .values(deleted_at=now, updated_at=now))
+                version_ids += session.scalars(select(FileVersion.id)
+                                               .where(FileVersion.file_id.in_(chunk)))
+            for chunk in chunks(version_ids):
+                session.execute(update(ReviewEntry)
+                                .where(ReviewEntry.version_id.in_(chunk),
+                                       ReviewEntry.state.in_(("listed", "queued")))
+                                .values(state="deleted", updated_at=now))
+            return sorted(version_ids)
+
+        return self._run(work)
+
+    def forget_uploader(self, name: str) -> int:
+        """A suppressed user name: removed from every stored version. :returns: rows changed."""
+        return self._run(lambda s: s.execute(update(FileVersion).where(FileVersion.uploader == name)
+                                             .values(uploader=None)).rowcount)
 
     # --- cursors ----------------------------------------------------------
 

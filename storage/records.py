@@ -34,7 +34,7 @@ NSFW_VERDICTS = frozenset({"nsfw"})
 SFW_VERDICTS = frozenset({"sfw"})
 
 #: review-entry states after which a file is not offered for review again
-FINAL_REVIEW_STATES = ("reviewed", "retired", "removed")
+FINAL_REVIEW_STATES = ("reviewed", "retired", "removed", "deleted")
 
 Columns = type[Base] | InstrumentedAttribute | Label
 
@@ -105,10 +105,13 @@ class FileVersionIn:
 @dataclass(frozen=True)
 @columns(FileVersion.id.label("version_id"), File.page_id, File.title, FileVersion.sha1,
          FileVersion.mime, FileVersion.media_type, FileVersion.size, FileVersion.url,
-         FileVersion.thumb_url, ScoreTask.attempts)
+         FileVersion.thumb_url, ScoreTask.attempts, FileVersion.uploaded_at,
+         FileVersion.duration)
 class PendingVersion:
     """A version claimed for scoring by one worker until its lease expires."""
 
+    uploaded_at: datetime | None = None  # how long a video has waited for its transcodes
+    duration: float | None = None        # where to ask the wiki for frame thumbnails
     lease_expires_at: datetime | None = None
 
 

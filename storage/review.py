@@ -60,7 +60,7 @@ class ReviewMixin:
                      .join(Score, Score.version_id == FileVersion.id)
                      .where(Score.model_id == model_id, Score.score >= threshold,
                             or_(Score.error_kind.is_(None), Score.partial.is_(True)),
-                            ~has_verdict, ~finished)
+                            ~has_verdict, ~finished, File.deleted_at.is_(None))
                      .order_by(Score.score.desc(), FileVersion.id)
                      .limit(limit))
             if current_only:

@@ -41,6 +41,9 @@ class File(Base):
     # old sha1 makes that old version current again, without a new version row)
     current_version_id: Mapped[int | None] = mapped_column(Integer)
     current_since: Mapped[datetime | None]
+    # when the bot learnt the page was deleted (deletion log, a missing page at
+    # download): its cards leave the review page; None while it exists (revision 0003)
+    deleted_at: Mapped[datetime | None]
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -116,7 +119,9 @@ class ScoreTask(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("file_versions.id", ondelete="CASCADE"))
     model_id: Mapped[str] = mapped_column(String(NAME))
-    state: Mapped[str] = mapped_column(String(16))  # pending | done | given_up
+    # pending | done | given_up | skipped (nothing visual to score, or the version is
+    # gone: final, not an error); a pending task may be waiting (last_stage "wait")
+    state: Mapped[str] = mapped_column(String(16))
     available_at: Mapped[datetime]
     worker: Mapped[str | None] = mapped_column(String(NAME))
     claims: Mapped[int] = mapped_column(Integer, default=0)

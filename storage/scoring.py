@@ -155,6 +155,40 @@ class ScoringMixin:
 
         return self._run(work)
 
+    def record_skip(self, version_id: int, model_id: str, *, kind: str, message: str = "") -> bool:
+        """Settle a version without scoring it: nothing visual to score (``audio``) or the
+        version is gone from the wiki (``deleted``). Final, not an error: never retried,
+        counted apart in status. :returns: False if it was scored meanwhile."""
+        return self._settle(version_id, model_id, state="skipped", kind=kind, message=message)
+
+    def record_wait(self, version_id: int, model_id: str, *, kind: str, message: str = "",
+                    seconds: float) -> None:
+        """Put a version back for later without counting a failed attempt (a video whose
+        transcodes are not ready yet): it is neither an error nor ever given up for this."""
+        self._settle(version_id, model_id, state="pending", kind=kind, message=message,
+                     later=seconds)
+
+    def _settle(self, version_id: int, model_id: str, *, state: str, kind: str, message: str,
+                later: float = 0.0) -> bool:
+        now = utcnow()
+
+        def work(session: Session) -> bool:
+            session.execute(insert_ignoring(self.dialect, ScoreTask.__table__,
+                                            ["version_id", "model_id"]),
+                            [claims.new_task(version_id, model_id, now)])
+            done = session.execute(
+                update(ScoreTask).where(ScoreTask.version_id == version_id,
+                                        ScoreTask.model_id == model_id,
+                                        ScoreTask.state.in_(("pending", "skipped")))
+                .values(state=state, worker=None, claims=0,  # a wait is an answer, not a lost lease
+                        available_at=now + timedelta(seconds=min(later, 365 * 86400)),
+                        last_stage="wait" if state == "pending" else "skip",
+                        last_kind=fit(ScoreTask.last_kind, kind),
+                        last_message=(message or "")[:MESSAGE_MAX], updated_at=now)).rowcount
+            return bool(done)
+
+        return self._run(work)
+
     def retry_given_up(self, model_id: str) -> int:
         """Put given-up versions back in the queue (after fixing what made them fail)."""
         now = utcnow()
@@ -190,7 +224,7 @@ class ScoringMixin:
             scored = session.scalar(select(func.count()).select_from(Score)
                                     .where(Score.model_id == model_id)) or 0
             given_up = session.scalar(select(func.count()).select_from(ScoreTask).where(
-                ScoreTask.model_id == model_id, ScoreTask.state == "given_up")) or 0
+                ScoreTask.model_id == model_id, ScoreTask.state.in_(("given_up", "skipped")))) or 0
             return max(0, versions - scored - given_up)
 
         return self._run(work, write=False)

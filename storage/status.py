@@ -31,6 +31,8 @@ class StatusReport:
     cursors: dict[str, tuple[dict, datetime]]
     runs: list[RunRecord]
     models: dict[str, int] = field(default_factory=dict)  # scores per model id
+    skipped: dict[str, int] = field(default_factory=dict)  # settled unscored, by reason (audio, deleted)
+    waiting: int = 0      # pending, put back without a failure (a video waiting for its transcodes)
 
     @property
     def last_run_throughput(self) -> float | None:
@@ -46,12 +48,14 @@ class StatusReport:
                  f"model      {self.model_id or '(nothing scored yet)'}",
                  f"files      {self.files} ({self.versions} versions)",
                  f"pending    {self.pending} (leased {self.leased}, backing off "
-                 f"{self.backing_off}); given up {self.given_up}",
+                 f"{self.backing_off}, waiting {self.waiting}); given up {self.given_up}",
                  f"scored     {self.scored}, flagged {self.flagged}"]
         if self.errors:
             lines.append("errors     " + _pairs(self.errors))
         if self.failures:
             lines.append("failures   " + _pairs(self.failures))
+        if self.skipped:
+            lines.append("skipped    " + _pairs(self.skipped))
         if len(self.models) > 1:
             lines.append("models     " + _pairs(self.models))
         if self.verdicts:
@@ -107,8 +111,9 @@ def build_status(session: Session, *, model_id: str | None, runs: int, url: str,
     versions = session.scalar(select(func.count()).select_from(FileVersion)) or 0
     models = dict(tuple(row) for row in session.execute(
         select(Score.model_id, func.count()).group_by(Score.model_id)))
-    scored = flagged = leased = backing_off = given_up = 0
+    scored = flagged = leased = backing_off = given_up = waiting = 0
     errors: dict[str, int] = {}
+    skipped: dict[str, int] = {}
     failures: dict[str, int] = {}
     if model_id is not None:
         scored = models.get(model_id, 0)
@@ -120,9 +125,15 @@ def build_status(session: Session, *, model_id: str | None, runs: int, url: str,
             .group_by(Score.error_kind)))
         open_tasks = select(ScoreTask).where(ScoreTask.model_id == model_id,
                                              ScoreTask.state != "done").subquery()
-        for state, worker, attempts, later, kind in session.execute(select(
+        for state, worker, attempts, later, kind, stage in session.execute(select(
                 open_tasks.c.state, open_tasks.c.worker.is_not(None), open_tasks.c.attempts > 0,
-                open_tasks.c.available_at > now, open_tasks.c.last_kind)):
+                open_tasks.c.available_at > now, open_tasks.c.last_kind, open_tasks.c.last_stage)):
+            if state == "skipped":
+                skipped[kind or "?"] = skipped.get(kind or "?", 0) + 1
+                continue
+            if stage == "wait" and state == "pending" and not worker:
+                waiting += 1
+                continue
             if state == "given_up":
                 given_up += 1
             elif later and worker:
@@ -131,7 +142,7 @@ def build_status(session: Session, *, model_id: str | None, runs: int, url: str,
                 backing_off += 1
             if kind:
                 failures[kind] = failures.get(kind, 0) + 1
-    pending = max(0, versions - scored - given_up)
+    pending = max(0, versions - scored - given_up - sum(skipped.values()))
     verdicts = {(v, bool(t)): n for v, t, n in session.execute(
         select(Verdict.verdict, Verdict.trusted, func.count())
         .group_by(Verdict.verdict, Verdict.trusted))}
@@ -139,4 +150,5 @@ def build_status(session: Session, *, model_id: str | None, runs: int, url: str,
                         pending=pending, leased=leased, backing_off=backing_off,
                         given_up=given_up, scored=scored, flagged=flagged, errors=errors,
                         failures=failures, verdicts=verdicts, cursors=cursor_values(session),
-                        runs=recent_runs(session, runs), models=models)
+                        runs=recent_runs(session, runs), models=models, skipped=skipped,
+                        waiting=waiting)

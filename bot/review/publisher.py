@@ -238,7 +238,8 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
     entries = store.review_entries(title)  # oldest first
     listed_ids = [e.version_id for e in entries if e.state == "listed"]
     reviewed = {e.version_id for e in entries if e.state == "reviewed"}
-    retired = {e.version_id for e in entries if e.state == "retired"}
+    # a deleted file's card leaves like a retired one (storage.mark_deleted)
+    retired = {e.version_id for e in entries if e.state in ("retired", "deleted")}
     new_ids = {d.version_id for d in new}
     cursor_name = PUBLISH_CURSOR.format(page=title)
     removed = _trusted_removals(site, store, settings, report, cursor_name,

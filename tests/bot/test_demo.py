@@ -20,6 +20,8 @@ def test_demo_runs_end_to_end(bot_env, tmp_path, local_wiki):
     assert "WARNING: demo threshold" in done.stdout
     with storage.open_store(None, data_dir=tmp_path / "demo" / "data") as store:
         status = store.status()
-    assert status.scored == 8 and status.pending == 0  # 6 photos, a GIF, a video; newest versions
+    # 6 photos, a GIF, a video, and the first version of the photo overwritten before the
+    # run: every version in the upload log is scored (issue 12; it was 8, newest versions only)
+    assert status.scored == 9 and status.pending == 0
     assert status.flagged >= 1  # the low demo threshold lists something
     assert list((tmp_path / "demo" / "data" / "thumbs").iterdir())

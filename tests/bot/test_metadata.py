@@ -119,3 +119,61 @@ def test_no_videoinfo_without_timed_media_handler():
     commons = RecordedCommons(extensions=())
     assert video_derivatives(commons, ["File:Clip.webm"]) == {}
     assert commons.requests == []
+
+
+# --- issue 12: a thumbnail is kept only when it renders the file ----------------------------------
+
+def _info(name: str, thumb: str | None, *, mime="image/jpeg", mediatype="BITMAP", metadata=None) -> dict:
+    page = {"pageid": 9, "ns": 6, "title": f"File:{name.replace('_', ' ')}"}
+    info = {"timestamp": "2024-05-01T12:00:00Z", "user": "U", "size": 10, "sha1": "c" * 40,
+            "mime": mime, "mediatype": mediatype, "url": f"{UPLOAD}/a/ab/{name}", "thumburl": thumb}
+    if metadata is not None:
+        info["metadata"] = metadata
+    return page, info
+
+
+def test_file_type_icons_are_not_thumbnails():
+    from bot.metadata import version_from_imageinfo
+
+    for icon in ("https://commons.wikimedia.org/w/resources/assets/file-type-icons/fileicon-ogg.png",
+                 "https://commons.wikimedia.org/static/current/resources/assets/file-type-icons/fileicon.png",
+                 None):
+        page, info = _info("Song.tif", icon, mime="image/tiff")
+        assert version_from_imageinfo(page, info=info).thumb_url is None, icon
+    rendered = f"{UPLOAD}/thumb/a/ab/Map_(1850).tif/lossy-page1-330px-Map_(1850).tif.jpg"
+    page, info = _info("Map_(1850).tif", rendered, mime="image/tiff")
+    assert version_from_imageinfo(page, info=info).thumb_url == rendered
+    archived = f"{UPLOAD}/thumb/archive/a/ab/20240501120000%21Map_(1850).tif/330px-Map_(1850).tif.jpg"
+    page, info = _info("Map_(1850).tif", archived)
+    assert version_from_imageinfo(page, info=info).thumb_url == archived
+
+
+def test_a_static_thumbnail_of_an_animated_file_is_not_kept():
+    from bot.metadata import version_from_imageinfo
+
+    thumb = f"{UPLOAD}/thumb/a/ab/Loop.gif/330px-Loop.gif"
+    page, info = _info("Loop.gif", thumb, mime="image/gif",
+                       metadata=[{"name": "frameCount", "value": 40}])
+    assert version_from_imageinfo(page, info=info).thumb_url is None  # the original is fetched
+    page, info = _info("Still.gif", thumb.replace("Loop", "Still"), mime="image/gif",
+                       metadata=[{"name": "frameCount", "value": 1}])
+    assert version_from_imageinfo(page, info=info).thumb_url is not None
+    page, info = _info("Spin.webp", thumb.replace("Loop.gif", "Spin.webp"), mime="image/webp",
+                       metadata=[{"name": "animated", "value": True}])
+    assert version_from_imageinfo(page, info=info).thumb_url is None
+
+
+def test_audio_and_midi_are_non_visual():
+    from bot.metadata import is_non_visual
+
+    assert is_non_visual("audio", "application/ogg") and is_non_visual("AUDIO", "audio/midi")
+    assert is_non_visual(None, "audio/x-flac")
+    assert not is_non_visual("video", "video/webm") and not is_non_visual("bitmap", "image/jpeg")
+
+
+def test_a_hidden_uploader_name_is_never_stored():
+    from bot.metadata import version_from_imageinfo
+
+    page, info = _info("Hidden.jpg", f"{UPLOAD}/thumb/a/ab/Hidden.jpg/330px-Hidden.jpg")
+    info["userhidden"] = True  # Commons: the name is revision-deleted ("user" absent or kept for admins)
+    assert version_from_imageinfo(page, info=info).uploader is None

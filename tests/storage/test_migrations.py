@@ -24,7 +24,7 @@ def test_head_revision_constant_matches_the_migration_scripts():
     from alembic.script import ScriptDirectory
 
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == head_revision()
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 def test_upgrade_from_empty_database_matches_the_models(db_url):
@@ -63,8 +63,8 @@ def test_upgrade_from_previous_revision_keeps_the_data(db_url):
             {"v": old_id, "t": True, "f": False, "now": naive})
     with engine.connect() as connection:
         assert "worker" not in {c["name"] for c in inspect(connection).get_columns("scores")}
-    store = storage.open_store(db_url)  # migrates 0001 -> 0002
-    assert store.revision() == "0002"
+    store = storage.open_store(db_url)  # migrates 0001 -> 0002 -> 0003
+    assert store.revision() == "0003"
     (flagged,) = store.flagged_for_review("old-model@1", threshold=0.5, limit=5)
     assert (flagged.version_id, flagged.title, flagged.score) == (old_id, "File:Old.jpg", 0.75)
     # and the new column is used
@@ -100,3 +100,22 @@ def test_workers_starting_together_migrate_once(db_url):
     store = storage.open_store(db_url, migrate=False)
     assert store.revision() == head_revision()
     store.close()
+
+
+def test_upgrade_from_0002_keeps_files_and_adds_deleted_at(db_url):
+    engine = make_engine(db_url)
+    upgrade_engine(engine, "0002")
+    naive = datetime.now(timezone.utc).replace(tzinfo=None)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO files (page_id, title, first_seen_at, updated_at) "
+            "VALUES (7, 'File:Kept.jpg', :now, :now)"), {"now": naive})
+    with engine.connect() as connection:
+        assert "deleted_at" not in {c["name"] for c in inspect(connection).get_columns("files")}
+    store = storage.open_store(db_url)
+    assert store.revision() == "0003"
+    assert store.mark_deleted(page_ids=[7]) == []  # the old row takes the new column
+    with engine.connect() as connection:
+        assert connection.scalar(text("SELECT deleted_at FROM files WHERE page_id = 7")) is not None
+    store.close()
+    engine.dispose()
