@@ -21,7 +21,8 @@ from classifiers import commandline
 
 from .commandline import Command, arg
 from .config import Settings, load_settings
-from .exit_codes import EXIT_DATABASE, EXIT_FAILURES, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, EXIT_WIKI
+from .exit_codes import (EXIT_DATABASE, EXIT_DISK, EXIT_FAILURES, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, EXIT_WIKI,
+                         summary_line, DISK_ERRNOS, disk_problem)
 from .learning import COMMANDS as LEARNING_COMMANDS
 from .review.commands import COMMANDS as REVIEW_COMMANDS
 
@@ -234,17 +235,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = all_commands()
         parser = build_parser(commands)
         command = _peek(parser, argv)
-        if command is not None and command.wiki and not {"-h", "--help"} & set(argv):
-            argv = _pywikibot_globals(argv)
-        args = parser.parse_args(argv)
+        wiki = command is not None and command.wiki and not {"-h", "--help"} & set(argv)
+        # settings first, checked, so that a bad value is exit 2 before pywikibot reaches the wiki
+        args = parser.parse_args([a for a in argv if not _is_pywikibot_global(a)] if wiki else argv)
         settings = _settings(args)
+        if wiki:
+            args = parser.parse_args(_pywikibot_globals(argv, settings))
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     except _WikiStartError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(summary_line(f"wiki unavailable: {e}"), file=sys.stderr)
         return EXIT_WIKI
-    except (OSError, KeyError, TypeError, ValueError) as e:
-        print(f"configuration error: {e}", file=sys.stderr)
+    except (OSError, KeyError, TypeError, ValueError) as e:  # SettingsError is a ValueError
+        print(summary_line(f"configuration error: {e}"), file=sys.stderr)
         return EXIT_USAGE
     command: Command = args._command  # set by commandline.build_parser
     if command.wiki:
@@ -273,7 +276,13 @@ class _WikiStartError(RuntimeError):
     pass
 
 
-def _pywikibot_globals(argv: list[str]) -> list[str]:
+def _is_pywikibot_global(token: str) -> bool:
+    """``-simulate``, ``-dir:PATH``, ``-user:NAME``...: one dash and a letter (ours have two dashes;
+    ``-0.5`` is a value and ``-h`` argparse's help)."""
+    return len(token) > 2 and token[0] == "-" and token[1].isalpha()
+
+
+def _pywikibot_globals(argv: list[str], settings: Settings) -> list[str]:
     """pywikibot's ``handle_args``: global options (-simulate, -dir, -user...) applied, the rest returned.
 
     It also builds the site, which reaches the wiki: failures there are exit 5.
@@ -283,7 +292,7 @@ def _pywikibot_globals(argv: list[str]) -> list[str]:
     try:
         import pywikibot
 
-        configure_pywikibot(load_settings())  # the agent's name is right from the first request
+        configure_pywikibot(settings)  # the agent's name is right from the first request
         return pywikibot.handle_args(argv, do_help=False)
     except SystemExit as e:
         raise _WikiStartError(f"pywikibot could not start (exit {e.code})") from e
@@ -306,16 +315,22 @@ def _dispatch(command: Command, settings: Settings, kwargs: dict) -> int:
                 _raise_as_wiki_error(e)
             raise
     except LockHeld as e:
-        print(f"{e}: nothing done", file=sys.stderr)
+        print(summary_line(f"{e}: nothing done"), file=sys.stderr)
         return EXIT_LOCKED
     except StorageError as e:
-        print(f"database unavailable: {e}", file=sys.stderr)
+        print(summary_line(f"database unavailable: {e}"), file=sys.stderr)
         return EXIT_DATABASE
+    except OSError as e:
+        if e.errno not in DISK_ERRNOS:
+            raise
+        # a read-only or full data directory: the same "retry later, alert if it persists" as a database
+        print(summary_line(f"disk unavailable: {disk_problem(e)}"), file=sys.stderr)
+        return EXIT_DISK
     except Halted as e:
-        print(f"stopped: {e}", file=sys.stderr)
+        print(summary_line(f"stopped: {e}"), file=sys.stderr)
         return EXIT_WIKI
     except WikiUnavailable as e:
-        print(f"wiki unavailable: {e}", file=sys.stderr)
+        print(summary_line(f"wiki unavailable: {e}"), file=sys.stderr)
         return EXIT_WIKI
     except KeyboardInterrupt:
         return 130
