@@ -23,6 +23,7 @@ from storage.records import ScoreIn
 
 from .config import Settings
 from .downloads import Download, Downloader, DownloadError
+from .exit_codes import DISK_ERRNOS
 from .memory import release_free_memory
 from .metadata import video_derivatives
 
@@ -49,6 +50,7 @@ class ScoreReport:
     flagged: int = 0
     errors: int = 0          # final: the file cannot be scored (recorded as such)
     failed: int = 0          # transient: recorded, retried on a later run
+    deferred: int = 0        # its host closed for this run: back in the queue, no attempt charged
     downloaded_bytes: int = 0
     seconds: float = 0.0
     failure_kinds: dict[str, int] = field(default_factory=dict)
@@ -57,7 +59,8 @@ class ScoreReport:
         rate = self.scored / self.seconds if self.seconds else 0.0
         kinds = ", ".join(f"{k}={v}" for k, v in sorted(self.failure_kinds.items()))
         return (f"scored {self.scored} ({self.flagged} flagged), {self.errors} unscorable, "
-                f"{self.failed} failed{f' ({kinds})' if kinds else ''}; "
+                f"{self.failed} failed{f' ({kinds})' if kinds else ''}"
+                f"{f', {self.deferred} deferred' if self.deferred else ''}; "
                 f"{self.downloaded_bytes / 2**20:.1f} MiB in {self.seconds:.1f} s ({rate:.1f} files/s)")
 
 
@@ -208,11 +211,12 @@ class VersionScorer:
         self.on_result = on_result  # called with (PendingVersion, FileResult) after storing
         self._inflight: dict[str, tuple] = {}
         self._failures: deque = deque()
+        self._deferred: list[int] = []
 
     # -- stage 1: claims ---------------------------------------------------------
     def _claims(self, limit: int | None, report: ScoreReport) -> Iterator[tuple]:
         chunk = max(1, self.settings.batch_size)
-        while not self.stop.is_set():
+        while not self.stop.is_set() and not self.downloader.closed_hosts:
             want = chunk if limit is None else min(chunk, limit - report.claimed)
             if want <= 0:
                 return
@@ -254,7 +258,15 @@ class VersionScorer:
             try:
                 download: Download = future.result()
             except DownloadError as e:
-                self._failures.append((version, "download", e.kind, e.message, e.permanent))
+                if e.deferred:
+                    self._deferred.append(version.version_id)
+                else:
+                    self._failures.append((version, "download", e.kind, e.message, e.permanent))
+                continue
+            except OSError as e:
+                if e.errno in DISK_ERRNOS:  # a full or read-only disk is no fault of the file: end the run
+                    raise
+                self._failures.append((version, "download", "internal", repr(e), False))
                 continue
             except Exception as e:  # a bug must not lose the file: record it, retry later
                 self._failures.append((version, "download", "internal", repr(e), False))
@@ -265,6 +277,11 @@ class VersionScorer:
             yield key, download.source
 
     # -- stage 3: storage ---------------------------------------------------------
+    def _record_deferred(self, report: ScoreReport) -> None:
+        if self._deferred:
+            ids, self._deferred = self._deferred, []
+            report.deferred += self.store.defer(ids, self.model_id, worker=self.worker)
+
     def _record_failures(self, report: ScoreReport, bar) -> None:
         while self._failures:
             version, stage, kind, message, permanent = self._failures.popleft()
@@ -291,12 +308,22 @@ class VersionScorer:
                 if result.flagged:
                     report.flagged += 1
                     if download.data is not None:
-                        self.thumbs.keep(version, download.data)
+                        self._keep_thumbnail(version, download.data)
             else:
                 report.errors += 1
                 report.failure_kinds[result.error_kind] = report.failure_kinds.get(result.error_kind, 0) + 1
         finally:
             download.discard()
+
+    def _keep_thumbnail(self, version, data: bytes) -> None:
+        """The kept thumbnails are an optional cache: failing to keep one never stops scoring."""
+        if self.thumbs is None:
+            return
+        try:
+            self.thumbs.keep(version, data)
+        except OSError as e:
+            log.warning("kept thumbnails off for this run (%s): %s", self.thumbs.dir, e)
+            self.thumbs = None
 
     def run(self, *, limit: int | None = None, total: int | None = None) -> ScoreReport:
         """Claim and score until nothing is pending (or ``limit`` versions, or ``stop``)."""
@@ -313,9 +340,11 @@ class VersionScorer:
                                     thread_name_prefix="download") as pool:
                 for result in self.pipeline.score(self._items(pool, limit, report)):
                     self._record_failures(report, bar)
+                    self._record_deferred(report)
                     self._record(result, report)
                     bar.update(1)
                 self._record_failures(report, bar)
+                self._record_deferred(report)
             if self.journal is not None:
                 self.journal.clear()  # everything claimed was stored
         finally:

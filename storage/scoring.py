@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from . import claims
@@ -73,6 +73,27 @@ class ScoringMixin:
                                             ScoreTask.state == "pending")
                     .values(worker=None, available_at=now, updated_at=now)).rowcount
             return released
+
+        return self._run(work)
+
+    def defer(self, version_ids: Iterable[int], model_id: str, *, worker: str) -> int:
+        """Give leased versions back unscored and uncounted: this claim was no try (the media host
+        asked the bot to stay away for the rest of the run), so it neither costs an attempt nor
+        brings the version nearer to being given up as ``abandoned``."""
+        ids = list(version_ids)
+        now = utcnow()
+
+        def work(session: Session) -> int:
+            deferred = 0
+            for chunk in chunks(ids):
+                deferred += session.execute(
+                    update(ScoreTask).where(ScoreTask.model_id == model_id,
+                                            ScoreTask.version_id.in_(chunk),
+                                            ScoreTask.worker == worker,
+                                            ScoreTask.state == "pending")
+                    .values(worker=None, available_at=now, updated_at=now,
+                            claims=case((ScoreTask.claims > 0, ScoreTask.claims - 1), else_=0))).rowcount
+            return deferred
 
         return self._run(work)
 
