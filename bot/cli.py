@@ -45,8 +45,12 @@ def run(*, settings: Settings, no_review: bool = False) -> int:
             report = bot.run_pass(review=not no_review)
         finally:
             bot.close()
-    print(report.format())
-    return EXIT_FAILURES if report.failed else EXIT_OK
+    code = EXIT_FAILURES if report.failed else EXIT_OK
+    lines = report.lines() or ["nothing to do"]
+    print(summary_line(f"run: exit {code}: {lines[0]}"))
+    for line in lines[1:]:
+        print(f"  {line}")
+    return code
 
 
 def serve(*, settings: Settings) -> int:
@@ -90,30 +94,47 @@ def backfill(*, settings: Settings, category: str, depth: int, limit: int | None
                         break
         finally:
             bot.close()
-    return EXIT_FAILURES if failed else EXIT_OK
+    code = EXIT_FAILURES if failed else EXIT_OK
+    print(summary_line(f"backfill: exit {code}: {failed} failed"))
+    return code
 
 
 def score(*, settings: Settings, titles: Sequence[str]) -> int:
-    """Score the named files now and print each verdict."""
+    """Score exactly the named files now (none of the other pending work) and print a verdict
+    for each, the stored one for a file this model already scored."""
     from .jobs import Bot
 
     bot = Bot(settings)
+    shown: set[str] = set()
 
-    def show(version, result) -> None:
-        verdict = ("FLAGGED" if result.flagged else "ok") if result.ok else f"error {result.error_kind}"
-        value = "" if result.score is None else f" {result.score:.3f}"
-        print(f"{version.title}:{value} {verdict}")
+    def show(title: str, score: float | None, flagged: bool, error_kind: str | None, note: str = "") -> None:
+        verdict = f"error {error_kind}" if error_kind and score is None else ("FLAGGED" if flagged else "ok")
+        value = "" if score is None else f" {score:.3f}"
+        print(f"{title}:{value} {verdict}{note}")
+        shown.add(title)
 
     try:
         bot.check_wiki()
         ingest = bot.ingest_titles(titles)
-        for title in ingest.extra.get("missing_titles", []):
+        missing = ingest.extra.get("missing_titles", [])
+        for title in missing:
             print(f"{title}: missing or deleted")
-        report = bot.score_pending(on_result=show)
+        import pywikibot
+
+        named = [pywikibot.FilePage(bot.site, t).title() for t in titles]  # as the wiki spells them
+        found = [t for t in dict.fromkeys(named) if t not in missing]
+        report = bot.score_pending(titles=found, on_result=lambda v, r: show(
+            v.title, r.score, r.flagged, None if r.ok else r.error_kind))
+        for title, stored in bot.store.latest_scores(bot.model_id, [t for t in found if t not in shown]).items():
+            show(title, stored.score, stored.flagged, stored.error_kind, " (stored)")
+        for title in found:
+            if title not in shown:
+                print(f"{title}: not scored (failed or waiting to be retried; see status)")
     finally:
         bot.close()
-    print(report.format())
-    return EXIT_FAILURES if report.failed or ingest.missing else EXIT_OK
+    code = EXIT_FAILURES if report.failed or ingest.missing else EXIT_OK
+    print(summary_line(f"score: exit {code}: {report.format()}"))
+    return code
 
 
 def status(*, settings: Settings) -> int:

@@ -73,8 +73,9 @@ class Settings:
     max_files_per_run: int | None = None
     #: downloaded thumbnails of flagged files kept in ``data_dir/thumbs`` (oldest go first)
     keep_flagged_thumbs: int = 10_000
-    #: after scoring new uploads, ``run`` publishes and harvests within this many seconds
-    publish_budget_seconds: float = 300.0
+    #: ``run`` reaches the review page at most this long after it starts: scoring stops claiming
+    #: then and the rest stays pending for the next run (a backlog never holds the page back)
+    publish_within_seconds: float = 600.0
 
     # --- schedule (``python -m bot serve``) ----------------------------------
     poll_interval_seconds: int = 300

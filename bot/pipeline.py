@@ -189,13 +189,16 @@ class VersionScorer:
     :param journal: a :class:`LeaseJournal` (commands that hold a lock): leases of a killed
         predecessor are released on start
     :param on_result: called with ``(PendingVersion, FileResult)`` after each stored score
+    :param sources: claim only versions these sources found; ``titles``: only these files
+    :param deadline: a ``time.monotonic()`` after which nothing new is claimed
     """
 
     def __init__(self, store, settings: Settings, *, scoring: ScoringModel, downloader: Downloader,
                  site=None, worker: str | None = None, stop: threading.Event | None = None,
                  progress: bool = False, lease_seconds: int = 900,
                  thumbs: ThumbnailKeeper | None = None, on_result=None,
-                 journal: LeaseJournal | None = None) -> None:
+                 journal: LeaseJournal | None = None, sources=None, titles=None,
+                 deadline: float | None = None) -> None:
         self.store = store
         self.settings = settings
         self.pipeline = scoring.pipeline
@@ -212,16 +215,21 @@ class VersionScorer:
         self._inflight: dict[str, tuple] = {}
         self._failures: deque = deque()
         self._deferred: list[int] = []
+        #: which pending versions to claim (None: all) and when to stop claiming (time.monotonic())
+        self.scope = {"sources": sources, "titles": titles}
+        self.deadline = deadline
 
     # -- stage 1: claims ---------------------------------------------------------
     def _claims(self, limit: int | None, report: ScoreReport) -> Iterator[tuple]:
         chunk = max(1, self.settings.batch_size)
         while not self.stop.is_set() and not self.downloader.closed_hosts:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                return
             want = chunk if limit is None else min(chunk, limit - report.claimed)
             if want <= 0:
                 return
             batch = self.store.claim(self.model_id, worker=self.worker, limit=want,
-                                     lease_seconds=self.lease_seconds)
+                                     lease_seconds=self.lease_seconds, **self.scope)
             if not batch:
                 return
             if self.journal is not None:

@@ -17,6 +17,7 @@ from .config import Settings
 from .jobs import Bot, PassReport
 from .lock import RunLock
 from .site import WikiUnavailable
+from .sources import UploadLog
 
 __all__ = ["BotScheduler", "serve"]
 
@@ -68,7 +69,7 @@ class BotScheduler:
 
     def poll(self):
         report = PassReport(ingest=[self.bot.ingest_uploads()])
-        report.score = self.bot.score_pending()
+        report.score = self.bot.score_pending(sources=(UploadLog.name,))
         return report
 
     def publish(self):

@@ -93,7 +93,7 @@ RULES: dict[str, Rule] = {
     "lookback_hours": number(0),
     "overlap_seconds": integer(0),
     "max_files_per_run": integer(1, optional=True),
-    "publish_budget_seconds": number(0, above=True),
+    "publish_within_seconds": number(0, above=True),
     "keep_flagged_thumbs": integer(0),
     "poll_interval_seconds": integer(1),
     "publish_interval_seconds": integer(1),

@@ -116,3 +116,21 @@ def test_a_full_disk_while_spooling_ends_the_run_instead_of_charging_the_files(s
                           thumbs=ThumbnailKeeper(tmp_path / "thumbs")).run()
         assert caught.value.errno == errno.ENOSPC
         assert store.status("m@0").failures == {}
+
+
+def test_run_stops_claiming_when_the_review_page_is_due(host, settings, tmp_path, scoring):  # noqa: F811
+    """A deadline already past: nothing is claimed, the backlog stays pending for the next run."""
+    import time
+
+    host.routes["/0.jpg"] = [(200, {}, JPEG)]
+    with storage.open_store(None, data_dir=settings.data_dir) as store:
+        store.add_file_versions([FileVersionIn(page_id=1, title="File:0.jpg", sha1="1" * 40,
+                                               media_type="bitmap", thumb_url=host.url("/0.jpg"),
+                                               source="uploadlog")])
+        late = VersionScorer(store, settings, scoring=scoring, downloader=downloader(settings, tmp_path),
+                             thumbs=ThumbnailKeeper(tmp_path / "thumbs"), deadline=time.monotonic()).run()
+        assert late.claimed == 0 and store.status(scoring.model_id).pending == 1
+        on_time = VersionScorer(store, settings, scoring=scoring, downloader=downloader(settings, tmp_path),
+                                thumbs=ThumbnailKeeper(tmp_path / "thumbs"), sources=("uploadlog",),
+                                deadline=time.monotonic() + 3600).run()
+        assert on_time.scored == 1
