@@ -139,6 +139,32 @@ def score(*, settings: Settings, titles: Sequence[str]) -> int:
 
 def status(*, settings: Settings) -> int:
     """What the database holds: pending, scored, flagged, failures, cursors, last runs."""
+    store = _existing_store(settings)  # opening would create an empty database and report "nothing"
+    if store is None:
+        return EXIT_DATABASE
+    with store:
+        print(store.status().format())
+    return EXIT_OK
+
+
+def requeue(*, settings: Settings, kind: str | None, model_id: str | None) -> int:
+    """Put given-up files back in the queue (after fixing what made them fail)."""
+    store = _existing_store(settings)
+    if store is None:
+        return EXIT_DATABASE
+    with store:
+        model_id = model_id or store.status().model_id
+        if model_id is None:
+            print(summary_line("requeue: exit 0: nothing was scored yet, nothing given up"))
+            return EXIT_OK
+        count = store.retry_given_up(model_id, kind=kind)
+    what = f"given-up files{f' ({kind})' if kind else ''}"
+    print(summary_line(f"requeue: exit 0: {count} {what} of {model_id} back in the queue"))
+    return EXIT_OK
+
+
+def _existing_store(settings: Settings):
+    """The store, or None (and a line) when a SQLite file is not there: never create one by mistake."""
     from sqlalchemy.engine import make_url
 
     import storage
@@ -146,13 +172,10 @@ def status(*, settings: Settings) -> int:
 
     url = settings.database_url or default_url(settings.data_dir)
     if url.startswith("sqlite") and not Path(make_url(url).database or "").is_file():
-        # opening would create an empty database and report "nothing": say where we looked instead
-        print(f"database unavailable: no database at {make_url(url).database} "
-              "(check --data-dir / --database-url)", file=sys.stderr)
-        return EXIT_DATABASE
-    with storage.open_store(url) as store:
-        print(store.status().format())
-    return EXIT_OK
+        print(summary_line(f"database unavailable: no database at {make_url(url).database} "
+                           "(check --data-dir / --database-url)"), file=sys.stderr)
+        return None
+    return storage.open_store(url)
 
 
 def db(*, settings: Settings, action: str) -> int:
@@ -183,6 +206,9 @@ COMMANDS: list[Command] = [
     Command("score", score, "score the named files now", wiki=True,
             arguments=(arg("titles", nargs="+", metavar="TITLE"),)),
     Command("status", status, "what the database holds"),
+    Command("requeue", requeue, "put given-up files back in the queue", arguments=(
+        arg("--kind", default=None, help="only those whose last failure was this kind (e.g. http-503)"),
+        arg("--model-id", default=None, help="default: the model that scored last"))),
     Command("db", db, "database maintenance", arguments=(arg("action", choices=["upgrade"]),)),
     Command("demo", demo, "throwaway local wiki + sample uploads + the bot end to end", arguments=(
         arg("--keep-running", action="store_true", help="leave the local wiki up (Ctrl-C stops it)"),

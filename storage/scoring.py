@@ -183,12 +183,16 @@ class ScoringMixin:
 
         return self._run(work)
 
-    def retry_given_up(self, model_id: str) -> int:
-        """Put given-up versions back in the queue (after fixing what made them fail)."""
+    def retry_given_up(self, model_id: str, *, kind: str | None = None) -> int:
+        """Put given-up versions back in the queue (after fixing what made them fail), all or
+        those whose last failure was ``kind`` (``http-503``, ``abandoned``...)."""
         now = utcnow()
+        where = [ScoreTask.model_id == model_id, ScoreTask.state == "given_up"]
+        if kind is not None:
+            where.append(ScoreTask.last_kind == kind)
         return self._run(lambda s: s.execute(
-            update(ScoreTask).where(ScoreTask.model_id == model_id, ScoreTask.state == "given_up")
-            .values(state="pending", attempts=0, available_at=now, updated_at=now)).rowcount)
+            update(ScoreTask).where(*where)
+            .values(state="pending", attempts=0, claims=0, available_at=now, updated_at=now)).rowcount)
 
     def latest_scores(self, model_id: str, titles: Iterable[str]) -> dict[str, ScoreOut]:
         """The stored score of each title's newest scored version (``score TITLE...`` prints them)."""

@@ -41,3 +41,25 @@ def test_backfill_of_a_missing_category_is_a_usage_error(wiki, bot_env, tmp_path
     done = run_bot(bot_env, "backfill", "--category", "No such category here", "--data-dir", str(tmp_path))
     assert done.returncode == 2, done.stderr
     assert "Category:No such category here" in done.stderr and "does not exist" in done.stderr
+
+
+def test_requeue_puts_given_up_files_back(bot_env, tmp_path):
+    import storage
+    from storage.records import FileVersionIn
+
+    with storage.open_store(None, data_dir=tmp_path) as store:
+        store.add_file_versions([FileVersionIn(page_id=i, title=f"File:{i}.jpg", sha1=f"{i:040x}")
+                                 for i in (1, 2)])
+        for kind, version in zip(("http-503", "not-found"), store.claim("m@0", worker="w", limit=2)):
+            store.record_failure(version.version_id, "m@0", stage="download", kind=kind, message="x",
+                                 max_attempts=1, backoff_seconds=0)
+        assert store.status("m@0").given_up == 2
+    done = run_bot(bot_env, "requeue", "--kind", "http-503", "--model-id", "m@0", "--data-dir", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert "1 given-up files (http-503) of m@0 back in the queue" in done.stdout
+    with storage.open_store(None, data_dir=tmp_path) as store:
+        assert store.status("m@0").given_up == 1
+        assert [v.title for v in store.claim("m@0", worker="w2", limit=5)] == ["File:1.jpg"]
+    done = run_bot(bot_env, "requeue", "--data-dir", str(tmp_path / "typo"))
+    assert done.returncode == 4 and "no database at" in done.stderr
+    assert not (tmp_path / "typo").exists()
