@@ -21,6 +21,7 @@ from classifiers import commandline
 
 from .commandline import Command, arg
 from .config import Settings, load_settings
+from .settings_validation import SettingsError
 from .exit_codes import (EXIT_DATABASE, EXIT_DISK, EXIT_FAILURES, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, EXIT_WIKI,
                          summary_line, DISK_ERRNOS, disk_problem)
 from .learning import COMMANDS as LEARNING_COMMANDS
@@ -334,17 +335,20 @@ def _pywikibot_globals(argv: list[str], settings: Settings) -> list[str]:
 
     It also builds the site, which reaches the wiki: failures there are exit 5.
     """
-    from .site import configure_pywikibot
+    from .site import MissingUserConfig, check_user_config, configure_pywikibot, wiki_problem
 
     try:
         import pywikibot
 
+        check_user_config()
         configure_pywikibot(settings)  # the agent's name is right from the first request
         return pywikibot.handle_args(argv, do_help=False)
+    except MissingUserConfig as e:
+        raise SettingsError(str(e)) from e
     except SystemExit as e:
         raise _WikiStartError(f"pywikibot could not start (exit {e.code})") from e
     except Exception as e:  # noqa: BLE001 - anything here means "no usable wiki"
-        raise _WikiStartError(f"the wiki is unavailable: {e}") from e
+        raise _WikiStartError(wiki_problem(e)) from e
 
 
 def _dispatch(command: Command, settings: Settings, kwargs: dict) -> int:
@@ -399,4 +403,6 @@ def _raise_as_wiki_error(error: Exception) -> None:
 
     raise_if_blocked(error)
     if isinstance(error, (PywikibotError, ConnectionError)) and not isinstance(error, WikiUnavailable):
-        raise WikiUnavailable(str(error)) from error
+        from .site import wiki_problem
+
+        raise WikiUnavailable(wiki_problem(error)) from error
