@@ -63,3 +63,24 @@ def test_requeue_puts_given_up_files_back(bot_env, tmp_path):
     done = run_bot(bot_env, "requeue", "--data-dir", str(tmp_path / "typo"))
     assert done.returncode == 4 and "no database at" in done.stderr
     assert not (tmp_path / "typo").exists()
+
+
+def test_every_exit_line_is_short_and_starts_with_the_utc_time():
+    import re
+
+    from bot.exit_codes import SUMMARY_WIDTH, summary_line
+
+    line = summary_line("database unavailable: " + "x" * 1000 + "\nsecond line")
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ database unavailable: x+\.\.\.$", line)
+    assert len(line) <= len("2026-11-29T17:40:00Z ") + SUMMARY_WIDTH
+
+
+def test_a_held_lock_is_exit_3_with_one_timestamped_line(bot_env, tmp_path):
+    import re
+
+    from bot.lock import RunLock
+
+    with RunLock(tmp_path):
+        done = run_bot(bot_env, "run", "--data-dir", str(tmp_path))
+    assert done.returncode == 3, done.stderr
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ another run holds .*: nothing done$", done.stderr.strip())
