@@ -40,3 +40,13 @@ def test_latest_scores_give_the_stored_verdict_of_each_title(store):
     stored = store.latest_scores(MODEL, ["File:uploadlog 1.jpg", "File:uploadlog 2.jpg"])
     assert list(stored) == ["File:uploadlog 1.jpg"]
     assert stored["File:uploadlog 1.jpg"].flagged and stored["File:uploadlog 1.jpg"].score == 0.93
+
+
+def test_deferred_claims_are_not_counted_against_the_version(store):
+    """A host closed by a long Retry-After defers its files run after run: never 'abandoned'."""
+    add(store, 1, "uploadlog")
+    for _ in range(12):  # more than max_claims=10
+        (version,) = store.claim(MODEL, worker="run", limit=1, max_claims=10)
+        assert store.defer([version.version_id], MODEL, worker="run") == 1
+    status = store.status(MODEL)
+    assert status.given_up == 0 and status.failures == {} and status.pending == 1
