@@ -335,14 +335,17 @@ def _pywikibot_globals(argv: list[str], settings: Settings) -> list[str]:
 
     It also builds the site, which reaches the wiki: failures there are exit 5.
     """
-    from .site import MissingUserConfig, check_user_config, configure_pywikibot, wiki_problem
+    from .site import (MissingUserConfig, check_user_config, configure_pywikibot, log_to_pywikibot_file,
+                       wiki_problem)
 
     try:
         import pywikibot
 
         check_user_config()
         configure_pywikibot(settings)  # the agent's name is right from the first request
-        return pywikibot.handle_args(argv, do_help=False)
+        rest = pywikibot.handle_args(argv, do_help=False)
+        log_to_pywikibot_file()  # -log: the bot's own lines join pywikibot's in its log file
+        return rest
     except MissingUserConfig as e:
         raise SettingsError(str(e)) from e
     except SystemExit as e:

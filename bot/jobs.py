@@ -200,6 +200,7 @@ class Bot:
         self.check_wiki()
         report = PassReport()
         run_id = self.store.start_run("run", worker=self.worker)
+        log.info("run %d started by %s (data in %s)", run_id, self.worker, self.settings.data_dir)
         error = None
         try:
             report.ingest.append(self.ingest_uploads())

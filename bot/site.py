@@ -13,7 +13,7 @@ from .config import Settings
 
 __all__ = ["BOT_NAME", "bot_version", "configure_pywikibot", "open_site", "user_agent",
            "WikiUnavailable", "MissingUserConfig", "check_user_config", "wiki_problem",
-           "MAX_WIKI_RETRIES", "MAX_WIKI_RETRY_WAIT"]
+           "MAX_WIKI_RETRIES", "MAX_WIKI_RETRY_WAIT", "log_to_pywikibot_file"]
 
 BOT_NAME = "commons-nsfw-bot"
 _USER_CONFIG_DESCRIPTION: str | None = None
@@ -80,6 +80,28 @@ def bot_version() -> str:
         return metadata.version(BOT_NAME)
     except metadata.PackageNotFoundError:
         return "0.0.0"
+
+
+class _AsPywikibotRecord:
+    """Gives the bot's log records the fields pywikibot's log-file format names."""
+
+    def filter(self, record) -> bool:
+        record.caller_file = getattr(record, "caller_file", record.module)
+        record.caller_line = getattr(record, "caller_line", record.lineno)
+        record.caller_name = getattr(record, "caller_name", record.funcName)
+        return True
+
+
+def log_to_pywikibot_file(logger_name: str = "bot") -> None:
+    """With pywikibot's ``-log``, the bot's own lines go to the same file (after ``handle_args``)."""
+    import logging
+
+    files = [h for h in logging.getLogger("pywiki").handlers if isinstance(h, logging.FileHandler)]
+    ours = logging.getLogger(logger_name)
+    for handler in files:
+        if handler not in ours.handlers:
+            handler.addFilter(_AsPywikibotRecord())
+            ours.addHandler(handler)
 
 
 def configure_pywikibot(settings: Settings) -> None:

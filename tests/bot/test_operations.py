@@ -84,3 +84,14 @@ def test_a_held_lock_is_exit_3_with_one_timestamped_line(bot_env, tmp_path):
         done = run_bot(bot_env, "run", "--data-dir", str(tmp_path))
     assert done.returncode == 3, done.stderr
     assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ another run holds .*: nothing done$", done.stderr.strip())
+
+
+@pytest.mark.wiki
+def test_pywikibots_log_option_captures_the_bots_own_lines(wiki, bot_env, pywikibot_dir, tmp_path):
+    name = f"nsfwbot-{tmp_path.name}.log"
+    done = run_bot(bot_env, "run", "--no-review", f"-log:{name}", "--data-dir", str(tmp_path / "data"),
+                   "--lookback-hours", "1")
+    assert done.returncode == 0, done.stderr
+    log = (pywikibot_dir / "logs" / name).read_text()
+    assert "run 1 started by" in log  # a line of bot.jobs, next to pywikibot's own
+    assert "Logging error" not in done.stderr
