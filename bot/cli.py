@@ -184,7 +184,7 @@ def db(*, settings: Settings, action: str) -> int:
     import storage
 
     revision = storage.upgrade(settings.resolved_database_url)
-    print(f"database at revision {revision}")
+    print(summary_line(f"db upgrade: exit 0: database at revision {revision}"))
     return EXIT_OK
 
 
@@ -393,7 +393,7 @@ def _dispatch(command: Command, settings: Settings, kwargs: dict) -> int:
 
         if extra_for(e) is None:
             raise
-        print(f"{command.name}: {refusal(command.name, e)}", file=sys.stderr)
+        print(summary_line(f"{command.name}: {refusal(command.name, e)}"), file=sys.stderr)
         return EXIT_USAGE
 
 
