@@ -21,7 +21,9 @@ from classifiers import commandline
 
 from .commandline import Command, arg
 from .config import Settings, load_settings
-from .exit_codes import EXIT_DATABASE, EXIT_FAILURES, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, EXIT_WIKI
+from .settings_validation import SettingsError
+from .exit_codes import (EXIT_DATABASE, EXIT_DISK, EXIT_FAILURES, EXIT_LOCKED, EXIT_OK, EXIT_USAGE, EXIT_WIKI,
+                         summary_line, DISK_ERRNOS, disk_problem)
 from .learning import COMMANDS as LEARNING_COMMANDS
 from .review.commands import COMMANDS as REVIEW_COMMANDS
 
@@ -44,8 +46,12 @@ def run(*, settings: Settings, no_review: bool = False) -> int:
             report = bot.run_pass(review=not no_review)
         finally:
             bot.close()
-    print(report.format())
-    return EXIT_FAILURES if report.failed else EXIT_OK
+    code = EXIT_FAILURES if report.failed else EXIT_OK
+    lines = report.lines() or ["nothing to do"]
+    print(summary_line(f"run: exit {code}: {lines[0]}"))
+    for line in lines[1:]:
+        print(f"  {line}")
+    return code
 
 
 def serve(*, settings: Settings) -> int:
@@ -89,34 +95,77 @@ def backfill(*, settings: Settings, category: str, depth: int, limit: int | None
                         break
         finally:
             bot.close()
-    return EXIT_FAILURES if failed else EXIT_OK
+    code = EXIT_FAILURES if failed else EXIT_OK
+    print(summary_line(f"backfill: exit {code}: {failed} failed"))
+    return code
 
 
 def score(*, settings: Settings, titles: Sequence[str]) -> int:
-    """Score the named files now and print each verdict."""
+    """Score exactly the named files now (none of the other pending work) and print a verdict
+    for each, the stored one for a file this model already scored."""
     from .jobs import Bot
 
     bot = Bot(settings)
+    shown: set[str] = set()
 
-    def show(version, result) -> None:
-        verdict = ("FLAGGED" if result.flagged else "ok") if result.ok else f"error {result.error_kind}"
-        value = "" if result.score is None else f" {result.score:.3f}"
-        print(f"{version.title}:{value} {verdict}")
+    def show(title: str, score: float | None, flagged: bool, error_kind: str | None, note: str = "") -> None:
+        verdict = f"error {error_kind}" if error_kind and score is None else ("FLAGGED" if flagged else "ok")
+        value = "" if score is None else f" {score:.3f}"
+        print(f"{title}:{value} {verdict}{note}")
+        shown.add(title)
 
     try:
         bot.check_wiki()
         ingest = bot.ingest_titles(titles)
-        for title in ingest.extra.get("missing_titles", []):
+        missing = ingest.extra.get("missing_titles", [])
+        for title in missing:
             print(f"{title}: missing or deleted")
-        report = bot.score_pending(on_result=show)
+        import pywikibot
+
+        named = [pywikibot.FilePage(bot.site, t).title() for t in titles]  # as the wiki spells them
+        found = [t for t in dict.fromkeys(named) if t not in missing]
+        report = bot.score_pending(titles=found, on_result=lambda v, r: show(
+            v.title, r.score, r.flagged, None if r.ok else r.error_kind))
+        for title, stored in bot.store.latest_scores(bot.model_id, [t for t in found if t not in shown]).items():
+            show(title, stored.score, stored.flagged, stored.error_kind, " (stored)")
+        for title in found:
+            if title not in shown:
+                print(f"{title}: not scored (failed or waiting to be retried; see status)")
     finally:
         bot.close()
-    print(report.format())
-    return EXIT_FAILURES if report.failed or ingest.missing else EXIT_OK
+    code = EXIT_FAILURES if report.failed or ingest.missing else EXIT_OK
+    print(summary_line(f"score: exit {code}: {report.format()}"))
+    return code
 
 
 def status(*, settings: Settings) -> int:
     """What the database holds: pending, scored, flagged, failures, cursors, last runs."""
+    store = _existing_store(settings)  # opening would create an empty database and report "nothing"
+    if store is None:
+        return EXIT_DATABASE
+    with store:
+        print(store.status().format())
+    return EXIT_OK
+
+
+def requeue(*, settings: Settings, kind: str | None, model_id: str | None) -> int:
+    """Put given-up files back in the queue (after fixing what made them fail)."""
+    store = _existing_store(settings)
+    if store is None:
+        return EXIT_DATABASE
+    with store:
+        model_id = model_id or store.status().model_id
+        if model_id is None:
+            print(summary_line("requeue: exit 0: nothing was scored yet, nothing given up"))
+            return EXIT_OK
+        count = store.retry_given_up(model_id, kind=kind)
+    what = f"given-up files{f' ({kind})' if kind else ''}"
+    print(summary_line(f"requeue: exit 0: {count} {what} of {model_id} back in the queue"))
+    return EXIT_OK
+
+
+def _existing_store(settings: Settings):
+    """The store, or None (and a line) when a SQLite file is not there: never create one by mistake."""
     from sqlalchemy.engine import make_url
 
     import storage
@@ -124,13 +173,10 @@ def status(*, settings: Settings) -> int:
 
     url = settings.database_url or default_url(settings.data_dir)
     if url.startswith("sqlite") and not Path(make_url(url).database or "").is_file():
-        # opening would create an empty database and report "nothing": say where we looked instead
-        print(f"database unavailable: no database at {make_url(url).database} "
-              "(check --data-dir / --database-url)", file=sys.stderr)
-        return EXIT_DATABASE
-    with storage.open_store(url) as store:
-        print(store.status().format())
-    return EXIT_OK
+        print(summary_line(f"database unavailable: no database at {make_url(url).database} "
+                           "(check --data-dir / --database-url)"), file=sys.stderr)
+        return None
+    return storage.open_store(url)
 
 
 def db(*, settings: Settings, action: str) -> int:
@@ -138,7 +184,7 @@ def db(*, settings: Settings, action: str) -> int:
     import storage
 
     revision = storage.upgrade(settings.resolved_database_url)
-    print(f"database at revision {revision}")
+    print(summary_line(f"db upgrade: exit 0: database at revision {revision}"))
     return EXIT_OK
 
 
@@ -161,6 +207,9 @@ COMMANDS: list[Command] = [
     Command("score", score, "score the named files now", wiki=True,
             arguments=(arg("titles", nargs="+", metavar="TITLE"),)),
     Command("status", status, "what the database holds"),
+    Command("requeue", requeue, "put given-up files back in the queue", arguments=(
+        arg("--kind", default=None, help="only those whose last failure was this kind (e.g. http-503)"),
+        arg("--model-id", default=None, help="default: the model that scored last"))),
     Command("db", db, "database maintenance", arguments=(arg("action", choices=["upgrade"]),)),
     Command("demo", demo, "throwaway local wiki + sample uploads + the bot end to end", arguments=(
         arg("--keep-running", action="store_true", help="leave the local wiki up (Ctrl-C stops it)"),
@@ -234,17 +283,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = all_commands()
         parser = build_parser(commands)
         command = _peek(parser, argv)
-        if command is not None and command.wiki and not {"-h", "--help"} & set(argv):
-            argv = _pywikibot_globals(argv)
-        args = parser.parse_args(argv)
+        wiki = command is not None and command.wiki and not {"-h", "--help"} & set(argv)
+        # settings first, checked, so that a bad value is exit 2 before pywikibot reaches the wiki
+        args = parser.parse_args([a for a in argv if not _is_pywikibot_global(a)] if wiki else argv)
         settings = _settings(args)
+        if wiki:
+            args = parser.parse_args(_pywikibot_globals(argv, settings))
     except SystemExit as e:  # argparse: --help (0) or a usage error (2)
         return e.code if isinstance(e.code, int) else EXIT_USAGE
     except _WikiStartError as e:
-        print(f"error: {e}", file=sys.stderr)
+        print(summary_line(f"wiki unavailable: {e}"), file=sys.stderr)
         return EXIT_WIKI
-    except (OSError, KeyError, TypeError, ValueError) as e:
-        print(f"configuration error: {e}", file=sys.stderr)
+    except (OSError, KeyError, TypeError, ValueError) as e:  # SettingsError is a ValueError
+        print(summary_line(f"configuration error: {e}"), file=sys.stderr)
         return EXIT_USAGE
     command: Command = args._command  # set by commandline.build_parser
     if command.wiki:
@@ -273,22 +324,34 @@ class _WikiStartError(RuntimeError):
     pass
 
 
-def _pywikibot_globals(argv: list[str]) -> list[str]:
+def _is_pywikibot_global(token: str) -> bool:
+    """``-simulate``, ``-dir:PATH``, ``-user:NAME``...: one dash and a letter (ours have two dashes;
+    ``-0.5`` is a value and ``-h`` argparse's help)."""
+    return len(token) > 2 and token[0] == "-" and token[1].isalpha()
+
+
+def _pywikibot_globals(argv: list[str], settings: Settings) -> list[str]:
     """pywikibot's ``handle_args``: global options (-simulate, -dir, -user...) applied, the rest returned.
 
     It also builds the site, which reaches the wiki: failures there are exit 5.
     """
-    from .site import configure_pywikibot
+    from .site import (MissingUserConfig, check_user_config, configure_pywikibot, log_to_pywikibot_file,
+                       wiki_problem)
 
     try:
         import pywikibot
 
-        configure_pywikibot(load_settings())  # the agent's name is right from the first request
-        return pywikibot.handle_args(argv, do_help=False)
+        check_user_config()
+        configure_pywikibot(settings)  # the agent's name is right from the first request
+        rest = pywikibot.handle_args(argv, do_help=False)
+        log_to_pywikibot_file()  # -log: the bot's own lines join pywikibot's in its log file
+        return rest
+    except MissingUserConfig as e:
+        raise SettingsError(str(e)) from e
     except SystemExit as e:
         raise _WikiStartError(f"pywikibot could not start (exit {e.code})") from e
     except Exception as e:  # noqa: BLE001 - anything here means "no usable wiki"
-        raise _WikiStartError(f"the wiki is unavailable: {e}") from e
+        raise _WikiStartError(wiki_problem(e)) from e
 
 
 def _dispatch(command: Command, settings: Settings, kwargs: dict) -> int:
@@ -306,16 +369,22 @@ def _dispatch(command: Command, settings: Settings, kwargs: dict) -> int:
                 _raise_as_wiki_error(e)
             raise
     except LockHeld as e:
-        print(f"{e}: nothing done", file=sys.stderr)
+        print(summary_line(f"{e}: nothing done"), file=sys.stderr)
         return EXIT_LOCKED
     except StorageError as e:
-        print(f"database unavailable: {e}", file=sys.stderr)
+        print(summary_line(f"database unavailable: {e}"), file=sys.stderr)
         return EXIT_DATABASE
+    except OSError as e:
+        if e.errno not in DISK_ERRNOS:
+            raise
+        # a read-only or full data directory: the same "retry later, alert if it persists" as a database
+        print(summary_line(f"disk unavailable: {disk_problem(e)}"), file=sys.stderr)
+        return EXIT_DISK
     except Halted as e:
-        print(f"stopped: {e}", file=sys.stderr)
+        print(summary_line(f"stopped: {e}"), file=sys.stderr)
         return EXIT_WIKI
     except WikiUnavailable as e:
-        print(f"wiki unavailable: {e}", file=sys.stderr)
+        print(summary_line(f"wiki unavailable: {e}"), file=sys.stderr)
         return EXIT_WIKI
     except KeyboardInterrupt:
         return 130
@@ -324,7 +393,7 @@ def _dispatch(command: Command, settings: Settings, kwargs: dict) -> int:
 
         if extra_for(e) is None:
             raise
-        print(f"{command.name}: {refusal(command.name, e)}", file=sys.stderr)
+        print(summary_line(f"{command.name}: {refusal(command.name, e)}"), file=sys.stderr)
         return EXIT_USAGE
 
 
@@ -337,4 +406,6 @@ def _raise_as_wiki_error(error: Exception) -> None:
 
     raise_if_blocked(error)
     if isinstance(error, (PywikibotError, ConnectionError)) and not isinstance(error, WikiUnavailable):
-        raise WikiUnavailable(str(error)) from error
+        from .site import wiki_problem
+
+        raise WikiUnavailable(wiki_problem(error)) from error

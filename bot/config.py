@@ -16,6 +16,8 @@ from typing import Any
 
 import platformdirs
 
+from .settings_validation import SettingsError, check_values
+
 __all__ = ["Settings", "load_settings", "ONWIKI_KEYS"]
 
 
@@ -53,6 +55,9 @@ class Settings:
     thumb_width: int = 330
     download_concurrency: int = 2
     download_timeout: float = 60.0
+    #: a media host asking to wait longer than this (Retry-After) is left alone for the rest of the
+    #: run: its files stay pending, uncharged, for the next run
+    max_retry_after_seconds: float = 120.0
     max_image_bytes: int = 50 * 2**20
     max_video_bytes: int = 200 * 2**20
     #: a failed file is retried on later runs, with exponential backoff, up to this many attempts
@@ -74,6 +79,9 @@ class Settings:
     max_files_per_run: int | None = None
     #: downloaded thumbnails of flagged files kept in ``data_dir/thumbs`` (oldest go first)
     keep_flagged_thumbs: int = 10_000
+    #: ``run`` reaches the review page at most this long after it starts: scoring stops claiming
+    #: then and the rest stays pending for the next run (a backlog never holds the page back)
+    publish_within_seconds: float = 600.0
 
     # --- schedule (``python -m bot serve``) ----------------------------------
     poll_interval_seconds: int = 300
@@ -156,11 +164,27 @@ def _coerce(settings: Settings, key: str, value: Any) -> Any:
     return value
 
 
-def load_settings(path: str | os.PathLike | None = None, **overrides: Any) -> Settings:
-    """Defaults, then the TOML file (``path``, else ``$NSFWBOT_CONFIG``, else none), then ``overrides``."""
+def load_settings(path: str | os.PathLike | None = None, *, source: str = "command line",
+                  **overrides: Any) -> Settings:
+    """Defaults, then the TOML file (``path``, else ``$NSFWBOT_CONFIG``, else none), then ``overrides``.
+
+    Every value is checked (type, range, choices) here, before any wiki or database work: a bad one
+    raises :class:`~bot.settings_validation.SettingsError` naming ``path`` (or ``source`` for
+    ``overrides``), the key, the value and what is allowed.
+    """
     settings = Settings()
+    known = {f.name for f in dataclasses.fields(Settings)} - {"explicit"}
     path = path or os.environ.get("NSFWBOT_CONFIG")
     if path:
-        with open(path, "rb") as f:
-            settings = settings.replace(**tomllib.load(f))
+        try:
+            with open(path, "rb") as f:
+                values = tomllib.load(f)
+        except tomllib.TOMLDecodeError as e:
+            raise SettingsError(f"{path}: not valid TOML: {e}") from e
+        except OSError as e:
+            raise SettingsError(f"{path}: cannot read the settings file: {e.strerror or e}") from e
+        check_values(values, source=str(path), known=known)
+        settings = settings.replace(**values)
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    check_values(overrides, source=source, known=known)
     return settings.replace(**overrides)

@@ -4,20 +4,25 @@ Stills come from the API's ``thumburl`` (a standard thumbnail step, which also
 covers SVG, TIFF and PDF: the wiki renders them); videos from their smallest
 ready transcode, else the original within ``max_video_bytes``. Concurrency is
 the caller's thread pool (``download_concurrency``, default 2, Wikimedia's
-advice outside Toolforge); a Retry-After from the host pauses every thread.
+advice outside Toolforge). Retries and backoff are urllib3's ``Retry`` on the
+session's adapter, honouring Retry-After (which also pauses the other threads);
+a host asking for more than ``max_retry_after_seconds`` is left alone for the
+rest of the run and its files are *deferred*: given back pending, uncharged.
 """
 from __future__ import annotations
 
 import logging
 import os
-import random
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import MaxRetryError, ReadTimeoutError, ResponseError
+from urllib3.util.retry import Retry
 
 from .config import Settings
 
@@ -30,20 +35,48 @@ log = logging.getLogger(__name__)
 #: give us), never worth a retry
 THUMBNAIL_STEP_MARKERS = ("thumbnail step", "thumbnail-step", "standard thumbnail", "thumbnail width")
 
-#: how long one Retry-After may make us wait before the file is given up for this run
-MAX_RETRY_AFTER = 120.0
+#: transient answers retried within the run (429 only with a Retry-After: without one it may
+#: be the media host's thumbnail-step refusal, a bug not worth a retry)
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
 
 
 class DownloadError(Exception):
-    """A file could not be fetched. ``permanent`` errors are not retried on later runs."""
+    """A file could not be fetched. ``permanent`` errors are not retried on later runs;
+    ``deferred`` ones are not failures at all: the host asked us to stay away for longer than
+    this run will wait, so the file goes back to the queue without an attempt charged."""
 
-    def __init__(self, kind: str, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, kind: str, message: str, *, permanent: bool = False, deferred: bool = False) -> None:
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.message = message
         self.permanent = permanent
+        self.deferred = deferred
         self.retry_after: float | None = None  # seconds the host asked for (429/503)
-        self.retry_now = True  # False: not within this run
+
+
+class HostRetry(Retry):
+    """urllib3's ``Retry`` that refuses a Retry-After longer than ``max_wait`` (the response then
+    comes back to the caller at once) and reports the shorter ones to ``on_wait``, so that every
+    download thread pauses, not only the one that was told."""
+
+    def __init__(self, *args, max_wait: float = 120.0, on_wait=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_wait = max_wait
+        self.on_wait = on_wait
+
+    def new(self, **kwargs) -> HostRetry:
+        retry = super().new(**kwargs)
+        retry.max_wait, retry.on_wait = self.max_wait, self.on_wait
+        return retry
+
+    def increment(self, method=None, url=None, response=None, error=None, _pool=None, _stacktrace=None):
+        wait = _retry_after(response.headers) if response is not None else None
+        if wait is not None and wait > self.max_wait:
+            raise MaxRetryError(_pool, url, ResponseError(f"Retry-After {wait:.0f} s > {self.max_wait:.0f} s"))
+        if wait and self.on_wait is not None:
+            self.on_wait(wait)
+        return super().increment(method, url, response=response, error=error, _pool=_pool,
+                                 _stacktrace=_stacktrace)
 
 
 @dataclass
@@ -66,8 +99,8 @@ class Download:
             self.path.unlink(missing_ok=True)
 
 
-def _retry_after(response: requests.Response) -> float | None:
-    value = response.headers.get("Retry-After")
+def _retry_after(headers) -> float | None:
+    value = headers.get("Retry-After")
     if not value:
         return None
     try:
@@ -85,7 +118,8 @@ class Downloader:
 
     :param user_agent: the bot's agent (the same pywikibot sends to the API)
     :param tmp_dir: where video downloads are spooled (deleted after scoring)
-    :param tries: attempts within one run for transient errors (5xx, 429, timeouts)
+    :param tries: attempts within one run for transient errors (5xx, 429 with Retry-After, timeouts)
+    :param backoff: urllib3's ``backoff_factor`` between tries without a Retry-After
     """
 
     def __init__(self, settings: Settings, *, user_agent: str, tmp_dir: str | os.PathLike | None = None,
@@ -93,15 +127,19 @@ class Downloader:
         self.settings = settings
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = user_agent
-        adapter = requests.adapters.HTTPAdapter(pool_connections=2,
+        retry = HostRetry(total=tries - 1, status_forcelist=RETRY_STATUSES, backoff_factor=backoff,
+                          backoff_jitter=backoff / 4, respect_retry_after_header=True, raise_on_status=False,
+                          allowed_methods={"GET"}, max_wait=settings.max_retry_after_seconds,
+                          on_wait=self._pause_host)
+        adapter = requests.adapters.HTTPAdapter(pool_connections=2, max_retries=retry,
                                                 pool_maxsize=max(2, settings.download_concurrency))
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.tmp_dir = Path(tmp_dir or tempfile.gettempdir())
-        self.tries = tries
-        self.backoff = backoff
         self._pause_lock = threading.Lock()
         self._paused_until = 0.0
+        #: host -> why it is left alone for the rest of this run
+        self.closed_hosts: dict[str, str] = {}
 
     def choose(self, version, *, transcodes=()) -> tuple[str, str, int]:
         """(url, kind, byte cap) for a version: thumbnail for stills, smallest transcode or original for videos."""
@@ -124,25 +162,18 @@ class Downloader:
         raise DownloadError("no-url", "the wiki gave neither a thumbnail nor a file URL", permanent=True)
 
     def fetch(self, version, *, transcodes=()) -> Download:
-        """Download one version, retrying transient errors within this run.
+        """Download one version; transient errors are retried within this run by the adapter.
 
-        :raises DownloadError: with a ``kind`` that storage records as the reason
+        :raises DownloadError: with a ``kind`` that storage records as the reason (``deferred``:
+            the host is closed for this run, record nothing)
         """
         url, kind, cap = self.choose(version, transcodes=transcodes)
+        host = urlsplit(url).netloc
+        if host in self.closed_hosts:
+            raise DownloadError("host-closed", self.closed_hosts[host], deferred=True)
+        self._wait_for_host()
         spool = kind != "thumbnail" and (version.media_type or "").lower() == "video"
-        last: DownloadError | None = None
-        for attempt in range(self.tries):
-            self._wait_for_host()
-            try:
-                return self._get(url, kind=kind, cap=cap, spool=spool, name=str(version.version_id))
-            except DownloadError as e:
-                if e.permanent or not e.retry_now:
-                    raise
-                last = e
-                if attempt + 1 < self.tries and e.retry_after is None:
-                    # no Retry-After: exponential backoff with a little jitter
-                    time.sleep(self.backoff * 2 ** attempt * (1 + random.random() / 4))
-        raise last
+        return self._get(url, kind=kind, cap=cap, spool=spool, name=str(version.version_id))
 
     def _wait_for_host(self) -> None:
         while True:
@@ -160,10 +191,11 @@ class Downloader:
         started = time.perf_counter()
         try:
             response = self.session.get(url, stream=True, timeout=(10, self.settings.download_timeout))
-        except requests.Timeout as e:
-            raise DownloadError("timeout", f"{url}: {e}") from e
         except requests.RequestException as e:
-            raise DownloadError("connection", f"{url}: {e}") from e
+            # retries used up: urllib3 wraps the last read timeout in a connection error
+            reason = getattr(e.args[0] if e.args else None, "reason", None)
+            timeout = isinstance(e, requests.Timeout) or isinstance(reason, ReadTimeoutError)
+            raise DownloadError("timeout" if timeout else "connection", f"{url}: {e}") from e
         with response:
             if response.status_code in (429, 503):
                 body = response.text[:2000] if response.status_code == 429 else ""
@@ -171,14 +203,19 @@ class Downloader:
                     log.error("media host refused a non-standard thumbnail width (a bug to report): %s", url)
                     raise DownloadError("thumbnail-step", f"HTTP 429 for a non-standard thumbnail width: {url}",
                                         permanent=True)
-                wait = _retry_after(response)
-                error = DownloadError(f"http-{response.status_code}", f"{url} (Retry-After: {wait})")
-                if wait is not None:
-                    # Every thread pauses; a wait longer than we are willing to sit out gives
-                    # this file up for the run (stored, retried by a later run).
-                    self._pause_host(min(wait, MAX_RETRY_AFTER))
-                    error.retry_after = wait
-                    error.retry_now = wait <= MAX_RETRY_AFTER
+                wait = _retry_after(response.headers)
+                if wait is not None and wait > self.settings.max_retry_after_seconds:
+                    # Sitting it out would hold the run lock for as long: leave the host alone until
+                    # the next run, and do not count it against the files
+                    host = urlsplit(url).netloc
+                    self.closed_hosts[host] = (f"{host} asked to wait {wait:.0f} s (HTTP {response.status_code}, "
+                                               f"more than max_retry_after_seconds="
+                                               f"{self.settings.max_retry_after_seconds:g}): left for the next run")
+                    log.warning("%s", self.closed_hosts[host])
+                    error = DownloadError(f"http-{response.status_code}", self.closed_hosts[host], deferred=True)
+                else:
+                    error = DownloadError(f"http-{response.status_code}", f"{url} (Retry-After: {wait})")
+                error.retry_after = wait
                 raise error
             if response.status_code in (404, 410):
                 raise DownloadError("not-found", f"HTTP {response.status_code}: {url}")

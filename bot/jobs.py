@@ -48,11 +48,14 @@ class PassReport:
         return counts
 
     def format(self) -> str:
-        parts = [r.format() for r in self.ingest]
-        if self.score:
-            parts.append(self.score.format())
-        parts += [f"{name}: {_short(value)}" for name, value in self.review.items()]
-        return " | ".join(parts) or "nothing to do"
+        return " | ".join(self.lines()) or "nothing to do"
+
+    def lines(self) -> list[str]:
+        """The summary first (scores, then what was ingested), then one line per review job:
+        a cron mail shows the outcome at a glance and the details under it."""
+        head = ([self.score.format()] if self.score else []) + [r.format() for r in self.ingest]
+        return ([" | ".join(head)] if head else []) + [
+            f"{name}: {_short(value)}" for name, value in self.review.items()]
 
 
 def _short(report) -> str:
@@ -160,13 +163,14 @@ class Bot:
         return ExplicitTitles(self.site, self.store, self.settings, titles).ingest()
 
     def score_pending(self, *, limit: int | None = None, progress: bool = False,
-                      on_result=None) -> ScoreReport:
+                      on_result=None, sources=None, titles=None, deadline: float | None = None) -> ScoreReport:
         downloader = Downloader(self.settings, user_agent=user_agent(self.site),
                                 tmp_dir=Path(self.settings.data_dir) / "tmp")
         total = self.store.status(self.model_id).pending if progress else None
         scorer = VersionScorer(self.store, self.settings, scoring=self.scoring,
                                downloader=downloader, site=self.site, worker=self.worker, stop=self.stop,
                                progress=progress, on_result=on_result, journal=self.journal,
+                               sources=sources, titles=titles, deadline=deadline,
                                thumbs=ThumbnailKeeper(Path(self.settings.data_dir) / "thumbs",
                                                       max_files=self.settings.keep_flagged_thumbs))
         try:
@@ -199,14 +203,20 @@ class Bot:
 
     def run_pass(self, *, review: bool = True) -> PassReport:
         """One cron pass: upload log -> scores -> review page -> verdicts, recorded as a run."""
+        import time
+
+        publish_by = time.monotonic() + self.settings.publish_within_seconds
         self.check_wiki()
         report = PassReport()
         run_id = self.store.start_run("run", worker=self.worker)
+        log.info("run %d started by %s (data in %s)", run_id, self.worker, self.settings.data_dir)
         error = None
         try:
             report.ingest.append(self.ingest_uploads())
             report.ingest.append(self.ingest_deletions())
-            report.score = self.score_pending()
+            # new uploads only, and only until the review page is due: backfill work
+            # (categories, titles) is for backfill workers and never holds the page back
+            report.score = self.score_pending(sources=(UploadLog.name,), deadline=publish_by)
             if review and not self.stop.is_set():
                 for name, job in (("review", self.publish), ("verdicts", self.harvest)):
                     outcome = job()

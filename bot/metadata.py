@@ -1,4 +1,8 @@
-"""File metadata in batches: one ``prop=imageinfo`` query per 50 titles (500 with ``apihighlimits``).
+"""File metadata in batches: one ``prop=imageinfo`` query per 50 titles.
+
+50 even with ``apihighlimits``: MediaWiki builds at most 50 thumbnail URLs per
+request (``iiurlwidth``), so a bigger batch only comes back in continuations.
+Lookups without thumbnails (``videoinfo``) take 500 titles with ``apihighlimits``.
 
 Never one request per file: ``FilePage.get_file_url(url_width=...)`` costs a
 request each, and ``PreloadingGenerator`` does not carry imageinfo. The API
@@ -18,6 +22,9 @@ __all__ = ["IIPROP", "batch_size", "file_versions", "video_derivatives", "Deriva
            "is_non_visual", "thumbnail_renders_file", "is_animated", "with_metadata"]
 
 IIPROP = "timestamp|user|url|size|mime|mediatype|sha1"
+
+#: MediaWiki's ApiQueryImageInfo transforms (builds thumbnail URLs for) at most this many files a request
+THUMBNAILS_PER_REQUEST = 50
 
 
 def batch_size(site) -> int:
@@ -185,7 +192,7 @@ def file_versions(site, titles: Iterable[str], *, thumb_width: int, source: str 
     titles = list(dict.fromkeys(titles))
     log_ids = log_ids or {}
     out: dict[str, FileVersionIn | None] = {}
-    for batch in chunks(titles, batch_size(site)):
+    for batch in chunks(titles, THUMBNAILS_PER_REQUEST):  # iiurlwidth: thumbnails wanted
         # redirects: a file moved since its upload is found under its new title
         # categories ride along in the same query (no extra request): reports break down by them
         answer = _query(site, prop="imageinfo|categories", titles="|".join(batch), iiprop=IIPROP,

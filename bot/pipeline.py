@@ -23,6 +23,7 @@ from storage.records import ScoreIn
 
 from .config import Settings
 from .downloads import Download, Downloader, DownloadError
+from .exit_codes import DISK_ERRNOS
 from .locations import FILE_GONE, VERSION_GONE, Locator
 from .memory import release_free_memory
 from .metadata import is_non_visual, video_derivatives
@@ -53,6 +54,7 @@ class ScoreReport:
     failed: int = 0          # transient: recorded, retried on a later run
     skipped: int = 0         # settled unscored: nothing visual (audio), or deleted from the wiki
     waiting: int = 0         # videos put back until a transcode is ready (not a failure)
+    deferred: int = 0        # its host closed for this run: back in the queue, no attempt charged
     downloaded_bytes: int = 0
     seconds: float = 0.0
     failure_kinds: dict[str, int] = field(default_factory=dict)
@@ -63,7 +65,8 @@ class ScoreReport:
         return (f"scored {self.scored} ({self.flagged} flagged), {self.errors} unscorable, "
                 f"{self.failed} failed{f' ({kinds})' if kinds else ''}"
                 f"{f', {self.skipped} skipped' if self.skipped else ''}"
-                f"{f', {self.waiting} waiting' if self.waiting else ''}; "
+                f"{f', {self.waiting} waiting' if self.waiting else ''}"
+                f"{f', {self.deferred} deferred' if self.deferred else ''}; "
                 f"{self.downloaded_bytes / 2**20:.1f} MiB in {self.seconds:.1f} s ({rate:.1f} files/s)")
 
 
@@ -212,13 +215,16 @@ class VersionScorer:
     :param journal: a :class:`LeaseJournal` (commands that hold a lock): leases of a killed
         predecessor are released on start
     :param on_result: called with ``(PendingVersion, FileResult)`` after each stored score
+    :param sources: claim only versions these sources found; ``titles``: only these files
+    :param deadline: a ``time.monotonic()`` after which nothing new is claimed
     """
 
     def __init__(self, store, settings: Settings, *, scoring: ScoringModel, downloader: Downloader,
                  site=None, worker: str | None = None, stop: threading.Event | None = None,
                  progress: bool = False, lease_seconds: int = 900,
                  thumbs: ThumbnailKeeper | None = None, on_result=None,
-                 journal: LeaseJournal | None = None) -> None:
+                 journal: LeaseJournal | None = None, sources=None, titles=None,
+                 deadline: float | None = None) -> None:
         self.store = store
         self.settings = settings
         self.pipeline = scoring.pipeline
@@ -235,16 +241,22 @@ class VersionScorer:
         self.locator = Locator(site, thumb_width=settings.thumb_width)
         self._inflight: dict[str, tuple] = {}
         self._failures: deque = deque()
+        self._deferred: list[int] = []
+        #: which pending versions to claim (None: all) and when to stop claiming (time.monotonic())
+        self.scope = {"sources": sources, "titles": titles}
+        self.deadline = deadline
 
     # -- stage 1: claims ---------------------------------------------------------
     def _claims(self, limit: int | None, report: ScoreReport) -> Iterator[tuple]:
         chunk = max(1, self.settings.batch_size)
-        while not self.stop.is_set():
+        while not self.stop.is_set() and not self.downloader.closed_hosts:
+            if self.deadline is not None and time.monotonic() >= self.deadline:
+                return
             want = chunk if limit is None else min(chunk, limit - report.claimed)
             if want <= 0:
                 return
             batch = self.store.claim(self.model_id, worker=self.worker, limit=want,
-                                     lease_seconds=self.lease_seconds)
+                                     lease_seconds=self.lease_seconds, **self.scope)
             if not batch:
                 return
             if self.journal is not None:
@@ -348,14 +360,21 @@ class VersionScorer:
             try:
                 download: Download = future.result()
             except DownloadError as e:
-                if e.kind == "not-found":  # stale URL: ask the wiki where the version is now
-                    found = self._after_404(version, e, report)
-                    if found is None:
-                        continue
-                    version, download = found
-                else:
+                if e.deferred:
+                    self._deferred.append(version.version_id)
+                    continue
+                if e.kind != "not-found":
                     self._failures.append((version, "download", e.kind, e.message, e.permanent))
                     continue
+                found = self._after_404(version, e, report)  # stale URL: ask where it is now
+                if found is None:
+                    continue
+                version, download = found
+            except OSError as e:
+                if e.errno in DISK_ERRNOS:  # a full or read-only disk is no fault of the file: end the run
+                    raise
+                self._failures.append((version, "download", "internal", repr(e), False))
+                continue
             except Exception as e:  # a bug must not lose the file: record it, retry later
                 self._failures.append((version, "download", "internal", repr(e), False))
                 continue
@@ -388,6 +407,11 @@ class VersionScorer:
         return None
 
     # -- stage 3: storage ---------------------------------------------------------
+    def _record_deferred(self, report: ScoreReport) -> None:
+        if self._deferred:
+            ids, self._deferred = self._deferred, []
+            report.deferred += self.store.defer(ids, self.model_id, worker=self.worker)
+
     def _record_failures(self, report: ScoreReport, bar) -> None:
         while self._failures:
             version, stage, kind, message, permanent = self._failures.popleft()
@@ -414,12 +438,22 @@ class VersionScorer:
                 if result.flagged:
                     report.flagged += 1
                     if download.data is not None:
-                        self.thumbs.keep(version, download.data)
+                        self._keep_thumbnail(version, download.data)
             else:
                 report.errors += 1
                 report.failure_kinds[result.error_kind] = report.failure_kinds.get(result.error_kind, 0) + 1
         finally:
             download.discard()
+
+    def _keep_thumbnail(self, version, data: bytes) -> None:
+        """The kept thumbnails are an optional cache: failing to keep one never stops scoring."""
+        if self.thumbs is None:
+            return
+        try:
+            self.thumbs.keep(version, data)
+        except OSError as e:
+            log.warning("kept thumbnails off for this run (%s): %s", self.thumbs.dir, e)
+            self.thumbs = None
 
     def run(self, *, limit: int | None = None, total: int | None = None) -> ScoreReport:
         """Claim and score until nothing is pending (or ``limit`` versions, or ``stop``)."""
@@ -436,9 +470,11 @@ class VersionScorer:
                                     thread_name_prefix="download") as pool:
                 for result in self.pipeline.score(self._items(pool, limit, report)):
                     self._record_failures(report, bar)
+                    self._record_deferred(report)
                     self._record(result, report)
                     bar.update(1)
                 self._record_failures(report, bar)
+                self._record_deferred(report)
             if self.journal is not None:
                 self.journal.clear()  # everything claimed was stored
         finally:

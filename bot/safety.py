@@ -24,7 +24,7 @@ import mwparserfromhell
 from .config import Settings
 from .site import WikiUnavailable
 
-__all__ = ["Halted", "BLOCK_CODES", "stop_page_says_stop", "account_blocked", "stop_reason", "check",
+__all__ = ["Halted", "StopPageSet", "BLOCK_CODES", "stop_page_says_stop", "account_blocked", "stop_reason", "check",
            "blocked_message", "raise_if_blocked", "resolve_simulate", "simulate_path"]
 
 #: API error codes that mean "this account may not edit" (local, auto- and global blocks)
@@ -38,6 +38,10 @@ class Halted(WikiUnavailable):
     The message says which (and who set the stop page). A :class:`WikiUnavailable`,
     so commands end with exit code 5 and ``serve`` stops.
     """
+
+
+class StopPageSet(Halted):
+    """The stop page is set: ``run`` ends (exit 5); ``serve`` pauses and looks again at its next job."""
 
 
 # -- the stop page -----------------------------------------------------------------
@@ -100,6 +104,20 @@ def stop_reason(site, settings: Settings, *, blocks: bool = True) -> str | None:
         editing, a block shows up as the ``blocked`` API error of the next save)
     :raises pywikibot.exceptions.Error: the wiki could not be read
     """
+    try:
+        check(site, settings, blocks=blocks)
+    except Halted as e:
+        return str(e)
+    return None
+
+
+def check(site, settings: Settings, *, blocks: bool = True) -> None:
+    """:func:`stop_reason` as an exception.
+
+    :raises StopPageSet: the stop page is set
+    :raises Halted: the account is blocked
+    :raises pywikibot.exceptions.Error: the wiki could not be read
+    """
     import pywikibot
     from pywikibot.exceptions import NoPageError
 
@@ -109,22 +127,10 @@ def stop_reason(site, settings: Settings, *, blocks: bool = True) -> str | None:
     except NoPageError:
         text = None
     if stop_page_says_stop(text):
-        return (f"the stop page [[{settings.stop_page}]] is not empty "
-                f"(last edited by {page.latest_revision.user})")
+        raise StopPageSet(f"the stop page [[{settings.stop_page}]] is not empty "
+                          f"(last edited by {page.latest_revision.user})")
     if blocks and account_blocked(site):
-        return blocked_message(site.username())
-    return None
-
-
-def check(site, settings: Settings, *, blocks: bool = True) -> None:
-    """:func:`stop_reason` as an exception.
-
-    :raises Halted: stop page set or account blocked
-    :raises pywikibot.exceptions.Error: the wiki could not be read
-    """
-    reason = stop_reason(site, settings, blocks=blocks)
-    if reason:
-        raise Halted(reason)
+        raise Halted(blocked_message(site.username()))
 
 
 # -- simulate ----------------------------------------------------------------------

@@ -4,7 +4,13 @@ Three jobs share one :class:`~bot.jobs.Bot` (one site, one database pool, one
 loaded model): polling (upload log + scoring), publishing the review page and
 harvesting verdicts. They never overlap (one lock; pywikibot is not meant to
 be driven from several threads at once). SIGTERM (or SIGINT) stops claiming
-new work, lets the job in flight finish and store its results, and exits.
+new work, lets the job in flight finish and store its results, and exits: a
+job that was waiting for the lock then starts nothing (a queued publish never
+edits after SIGTERM). Every job is recorded as a run (``serve-poll``...).
+
+A set stop page pauses the service: each job looks at it again and does
+nothing until a human blanks it (a continuous Toolforge job must not
+crash-loop). A block ends the service with exit 5.
 """
 from __future__ import annotations
 
@@ -16,7 +22,9 @@ from datetime import datetime, timezone
 from .config import Settings
 from .jobs import Bot, PassReport
 from .lock import RunLock
+from .safety import Halted, StopPageSet
 from .site import WikiUnavailable
+from .sources import UploadLog
 
 __all__ = ["BotScheduler", "serve"]
 
@@ -52,23 +60,54 @@ class BotScheduler:
             if self.bot.stop.is_set():
                 return
             with self.busy:
+                if self.bot.stop.is_set():  # SIGTERM arrived while this job waited for the one in flight
+                    return
+                run_id = self.bot.store.start_run(f"serve-{name}", worker=self.bot.worker)
+                counts, error = {}, None
                 try:
                     self.bot.check_wiki()
                     outcome = job()
                     if outcome is not None:
+                        counts = outcome.counts() if hasattr(outcome, "counts") else {}
                         log.info("%s: %s", name, getattr(outcome, "format", lambda: outcome)())
+                except StopPageSet as e:
+                    error = f"paused: {e}"
+                    log.warning("%s: paused, %s; looked at again before the next job", name, e)
+                except Halted as e:
+                    if not self._still_blocked():  # a stop page seen while editing: pause, not end
+                        error = f"paused: {e}"
+                        log.warning("%s: paused, %s; looked at again before the next job", name, e)
+                    else:
+                        error = f"stopped: {e}"
+                        self._end(name, error)
                 except WikiUnavailable as e:
-                    log.error("%s: %s; stopping", name, e)
-                    self.exit_code = 5
-                    self.shutdown()
-                except Exception:  # one failed pass must not end the service; the next one retries
+                    error = f"wiki unavailable: {e}"
+                    self._end(name, error)
+                except Exception as e:  # one failed pass must not end the service; the next one retries
+                    error = f"{type(e).__name__}: {e}"
                     log.exception("%s failed", name)
+                finally:
+                    self.bot.store.finish_run(run_id, counts=counts, error=error)
         run.__name__ = name
         return run
 
+    def _still_blocked(self) -> bool:
+        try:
+            self.bot.check_wiki()
+        except StopPageSet:
+            return False
+        except WikiUnavailable:  # blocked, or the wiki is gone: either ends the service
+            return True
+        return False
+
+    def _end(self, name: str, error: str) -> None:
+        log.error("%s: %s; stopping", name, error)
+        self.exit_code = 5
+        self.shutdown()
+
     def poll(self):
         report = PassReport(ingest=[self.bot.ingest_uploads()])
-        report.score = self.bot.score_pending()
+        report.score = self.bot.score_pending(sources=(UploadLog.name,))
         return report
 
     def publish(self):

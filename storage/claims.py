@@ -22,7 +22,7 @@ from .records import PendingVersion
 from .schema import File, FileVersion, Score, ScoreTask
 from .types import utcnow
 
-__all__ = ["claim_tasks", "add_tasks", "new_task", "supports_skip_locked"]
+__all__ = ["claim_tasks", "add_tasks", "new_task", "scope", "supports_skip_locked"]
 
 
 def new_task(version_id: int, model_id: str, now: datetime) -> dict:
@@ -43,14 +43,27 @@ def supports_skip_locked(session: Session) -> bool:
     return False
 
 
+def scope(*, sources=None, titles=None) -> list:
+    """Conditions on ``FileVersion``/``File`` that limit a claim to some sources or titles
+    (``run`` scores what the upload log brought; ``score TITLE...`` exactly those titles)."""
+    where = []
+    if sources is not None:
+        where.append(FileVersion.source.in_(list(sources)))
+    if titles is not None:
+        where.append(FileVersion.file_id.in_(select(File.id).where(File.title.in_(list(titles)))))
+    return where
+
+
 def claim_tasks(session: Session, *, model_id: str, worker: str, limit: int,
-                lease_seconds: float, max_claims: int) -> list[PendingVersion]:
+                lease_seconds: float, max_claims: int, where=()) -> list[PendingVersion]:
     now = utcnow()
     query = (select(ScoreTask.id, ScoreTask.claims)
              .where(ScoreTask.model_id == model_id, ScoreTask.state == "pending",
                     ScoreTask.available_at <= now)
              .order_by(ScoreTask.available_at, ScoreTask.id)
              .limit(limit))
+    if where:
+        query = query.where(ScoreTask.version_id.in_(select(FileVersion.id).where(*where)))
     if session.get_bind().dialect.name != "sqlite":
         query = query.with_for_update(skip_locked=supports_skip_locked(session))
     rows = session.execute(query).all()
@@ -85,14 +98,15 @@ def claim_tasks(session: Session, *, model_id: str, worker: str, limit: int,
                            lease_expires_at=expires) for r in rows]
 
 
-def add_tasks(session: Session, *, model_id: str, limit: int) -> int:
-    """Create task rows for up to ``limit`` versions ``model_id`` has neither scored nor queued."""
+def add_tasks(session: Session, *, model_id: str, limit: int, where=()) -> int:
+    """Create task rows for up to ``limit`` versions ``model_id`` has neither scored nor queued
+    (of those matching ``where``, a :func:`scope`)."""
     now = utcnow()
     has_task = select(ScoreTask.id).where(ScoreTask.version_id == FileVersion.id,
                                           ScoreTask.model_id == model_id).exists()
     has_score = select(Score.id).where(Score.version_id == FileVersion.id,
                                        Score.model_id == model_id).exists()
-    ids = list(session.scalars(select(FileVersion.id).where(~has_task, ~has_score)
+    ids = list(session.scalars(select(FileVersion.id).where(~has_task, ~has_score, *where)
                                .order_by(FileVersion.id).limit(limit)))
     if not ids:
         return 0

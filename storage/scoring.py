@@ -8,11 +8,12 @@ retried later.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
 from . import claims
@@ -33,7 +34,8 @@ class ScoringMixin:
     _run: Callable[..., Any]
 
     def claim(self, model_id: str, *, worker: str, limit: int, lease_seconds: float = 600,
-              max_claims: int = 10) -> list[PendingVersion]:
+              max_claims: int = 10, sources: Iterable[str] | None = None,
+              titles: Iterable[str] | None = None) -> list[PendingVersion]:
         """Lease up to ``limit`` versions that ``model_id`` has not scored yet.
 
         Versions another worker holds (lease not expired), versions in failure
@@ -42,19 +44,24 @@ class ScoringMixin:
         take the version over. A version whose lease expired ``max_claims``
         times without either is given up (kind ``abandoned``): it probably
         kills its worker.
+
+        :param sources: only versions found by these sources (``"uploadlog"``: new uploads
+            before backfill work, which is left to backfill workers)
+        :param titles: only versions of these files (``score TITLE...``)
         """
         if limit <= 0:
             return []
+        where = claims.scope(sources=sources, titles=titles)
 
         def claim_some(want: int) -> list[PendingVersion]:
             return self._run(lambda s: claims.claim_tasks(
                 s, model_id=model_id, worker=worker, limit=want, lease_seconds=lease_seconds,
-                max_claims=max_claims))
+                max_claims=max_claims, where=where))
 
         claimed = claim_some(limit)
         if len(claimed) < limit:
             self._run(lambda s: claims.add_tasks(s, model_id=model_id,
-                                                 limit=max(1000, 4 * limit)))
+                                                 limit=max(1000, 4 * limit), where=where))
             claimed += claim_some(limit - len(claimed))
         return claimed
 
@@ -73,6 +80,27 @@ class ScoringMixin:
                                             ScoreTask.state == "pending")
                     .values(worker=None, available_at=now, updated_at=now)).rowcount
             return released
+
+        return self._run(work)
+
+    def defer(self, version_ids: Iterable[int], model_id: str, *, worker: str) -> int:
+        """Give leased versions back unscored and uncounted: this claim was no try (the media host
+        asked the bot to stay away for the rest of the run), so it neither costs an attempt nor
+        brings the version nearer to being given up as ``abandoned``."""
+        ids = list(version_ids)
+        now = utcnow()
+
+        def work(session: Session) -> int:
+            deferred = 0
+            for chunk in chunks(ids):
+                deferred += session.execute(
+                    update(ScoreTask).where(ScoreTask.model_id == model_id,
+                                            ScoreTask.version_id.in_(chunk),
+                                            ScoreTask.worker == worker,
+                                            ScoreTask.state == "pending")
+                    .values(worker=None, available_at=now, updated_at=now,
+                            claims=case((ScoreTask.claims > 0, ScoreTask.claims - 1), else_=0))).rowcount
+            return deferred
 
         return self._run(work)
 
@@ -189,12 +217,35 @@ class ScoringMixin:
 
         return self._run(work)
 
-    def retry_given_up(self, model_id: str) -> int:
-        """Put given-up versions back in the queue (after fixing what made them fail)."""
+    def retry_given_up(self, model_id: str, *, kind: str | None = None) -> int:
+        """Put given-up versions back in the queue (after fixing what made them fail), all or
+        those whose last failure was ``kind`` (``http-503``, ``abandoned``...)."""
         now = utcnow()
+        where = [ScoreTask.model_id == model_id, ScoreTask.state == "given_up"]
+        if kind is not None:
+            where.append(ScoreTask.last_kind == kind)
         return self._run(lambda s: s.execute(
-            update(ScoreTask).where(ScoreTask.model_id == model_id, ScoreTask.state == "given_up")
-            .values(state="pending", attempts=0, available_at=now, updated_at=now)).rowcount)
+            update(ScoreTask).where(*where)
+            .values(state="pending", attempts=0, claims=0, available_at=now, updated_at=now)).rowcount)
+
+    def latest_scores(self, model_id: str, titles: Iterable[str]) -> dict[str, ScoreOut]:
+        """The stored score of each title's newest scored version (``score TITLE...`` prints them)."""
+        titles = list(titles)
+
+        def work(session: Session) -> dict[str, ScoreOut]:
+            found: dict[str, ScoreOut] = {}
+            for chunk in chunks(titles):
+                rows = session.execute(
+                    select(File.title, Score.score, Score.flagged, Score.error_kind)
+                    .join(FileVersion, FileVersion.id == Score.version_id)
+                    .join(File, File.id == FileVersion.file_id)
+                    .where(Score.model_id == model_id, File.title.in_(chunk))
+                    .order_by(FileVersion.id))
+                for r in rows:  # newest version last
+                    found[r.title] = ScoreOut(score=r.score, flagged=r.flagged, error_kind=r.error_kind)
+            return found
+
+        return self._run(work, write=False)
 
     def has_score(self, version_id: int, model_id: str) -> bool:
         return self._run(lambda s: s.scalar(select(Score.id).where(
@@ -228,6 +279,19 @@ class ScoringMixin:
             return max(0, versions - scored - given_up)
 
         return self._run(work, write=False)
+
+
+@dataclass(frozen=True)
+class ScoreOut:
+    """A stored verdict as ``score TITLE...`` prints it."""
+
+    score: float | None
+    flagged: bool
+    error_kind: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_kind is None
 
 
 def _score_row(version_id: int, model_id: str, s: ScoreIn, worker: str | None,

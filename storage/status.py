@@ -33,6 +33,8 @@ class StatusReport:
     models: dict[str, int] = field(default_factory=dict)  # scores per model id
     skipped: dict[str, int] = field(default_factory=dict)  # settled unscored, by reason (audio, deleted)
     waiting: int = 0      # pending, put back without a failure (a video waiting for its transcodes)
+    #: pending versions by the source that found them (``uploadlog``, ``category:...``, ``explicit``)
+    pending_by_source: dict[str, int] = field(default_factory=dict)
 
     @property
     def last_run_throughput(self) -> float | None:
@@ -50,6 +52,8 @@ class StatusReport:
                  f"pending    {self.pending} (leased {self.leased}, backing off "
                  f"{self.backing_off}, waiting {self.waiting}); given up {self.given_up}",
                  f"scored     {self.scored}, flagged {self.flagged}"]
+        if self.pending_by_source:
+            lines.insert(4, "  by source  " + _pairs(self.pending_by_source))
         if self.errors:
             lines.append("errors     " + _pairs(self.errors))
         if self.failures:
@@ -70,7 +74,7 @@ class StatusReport:
             lines.append(f"  {name}: {shown[:160]} (updated {updated:%Y-%m-%d %H:%M:%S} UTC)")
         lines.append("last runs" + ("" if self.runs else "  none"))
         for run in self.runs:
-            took = "running" if run.finished_at is None else f"{run.seconds:.1f} s"
+            took = _unfinished(run.worker) if run.finished_at is None else f"{run.seconds:.1f} s"
             counts = _pairs(run.counts) if run.counts else ""
             error = f" ERROR: {run.error.splitlines()[0][:120]}" if run.error else ""
             lines.append(f"  #{run.id} {run.kind} by {run.worker} at "
@@ -79,6 +83,24 @@ class StatusReport:
         lines.append("throughput " + ("n/a" if rate is None else f"{rate:.2f} versions/s "
                                        "(last run that scored)"))
         return "\n".join(lines)
+
+
+def _unfinished(worker: str | None) -> str:
+    """``running``, or ``CRASHED`` when the run's process (``host:pid``) is gone from this host;
+    a run of another host cannot be checked from here."""
+    import os
+    import socket
+
+    host, _, pid = (worker or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return "running (another host)" if host else "running"
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return "CRASHED (its process is gone; the run lock and leases are free)"
+    except PermissionError:  # alive, another user's
+        pass
+    return "running"
 
 
 def _pairs(mapping: dict) -> str:
@@ -143,6 +165,12 @@ def build_status(session: Session, *, model_id: str | None, runs: int, url: str,
             if kind:
                 failures[kind] = failures.get(kind, 0) + 1
     pending = max(0, versions - scored - given_up - sum(skipped.values()))
+    unscored = [] if model_id is None else [
+        ~select(Score.id).where(Score.version_id == FileVersion.id, Score.model_id == model_id).exists(),
+        ~select(ScoreTask.id).where(ScoreTask.version_id == FileVersion.id, ScoreTask.model_id == model_id,
+                                    ScoreTask.state.in_(("given_up", "skipped"))).exists()]
+    pending_by_source = {source or "unknown": n for source, n in session.execute(
+        select(FileVersion.source, func.count()).where(*unscored).group_by(FileVersion.source))}
     verdicts = {(v, bool(t)): n for v, t, n in session.execute(
         select(Verdict.verdict, Verdict.trusted, func.count())
         .group_by(Verdict.verdict, Verdict.trusted))}
@@ -151,4 +179,4 @@ def build_status(session: Session, *, model_id: str | None, runs: int, url: str,
                         given_up=given_up, scored=scored, flagged=flagged, errors=errors,
                         failures=failures, verdicts=verdicts, cursors=cursor_values(session),
                         runs=recent_runs(session, runs), models=models, skipped=skipped,
-                        waiting=waiting)
+                        waiting=waiting, pending_by_source=pending_by_source)

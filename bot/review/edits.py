@@ -2,7 +2,8 @@
 
 1. the stop page is read before each save (:func:`bot.safety.check`): any
    text on it halts all edits until a human blanks it again;
-2. edits are spaced to ``settings.max_edits_per_minute`` (Commons bot norm);
+2. edits are spaced to ``settings.max_edits_per_minute`` (Commons bot norm) by
+   pywikibot's put throttle (:func:`pace_edits`), the only edit throttle;
 3. the edit is flagged as a bot edit, not minor, with a summary;
 4. an API error ``blocked``/``autoblocked`` halts the bot (:func:`bot.safety.raise_if_blocked`);
 5. with ``settings.simulate`` nothing is written to the wiki: the page text goes
@@ -10,45 +11,32 @@
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Callable
 
 from bot import safety
 
-__all__ = ["EditRate", "EditGuard", "shared_rate"]
+__all__ = ["EditGuard", "pace_edits"]
 
 
-class EditRate:
-    """Spaces edits at least ``60 / per_minute`` seconds apart (a token per interval)."""
+def pace_edits(site, per_minute: float) -> float:
+    """Make pywikibot's put throttle, the one edit throttle, space this site's writes at least
+    ``60 / per_minute`` seconds apart (or ``put_throttle``, if that is longer).
 
-    def __init__(self, per_minute: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        if per_minute <= 0:
-            raise ValueError("max_edits_per_minute must be positive")
-        self.interval = 60.0 / per_minute
-        self._clock, self._sleep = clock, sleep
-        self._last: float | None = None
+    The throttle belongs to the site, so the bound holds across every publish of a process
+    (``serve``), and pywikibot widens it when several bot processes share its ``throttle.ctrl``.
 
-    def wait(self) -> float:
-        """Sleep until the next edit is allowed; returns the seconds slept."""
-        slept = 0.0
-        if self._last is not None:
-            slept = max(0.0, self._last + self.interval - self._clock())
-            if slept:
-                self._sleep(slept)
-        self._last = self._clock()
-        return slept
+    :returns: the write delay in seconds
+    """
+    from pywikibot import config
 
-
-_SHARED_RATES: dict[float, EditRate] = {}
-
-
-def shared_rate(per_minute: float) -> EditRate:
-    """One :class:`EditRate` per process and rate: the bound holds across publishes (``serve``)."""
-    if per_minute not in _SHARED_RATES:
-        _SHARED_RATES[per_minute] = EditRate(per_minute)
-    return _SHARED_RATES[per_minute]
+    if per_minute <= 0:
+        raise ValueError("max_edits_per_minute must be positive")
+    interval = 60.0 / per_minute
+    throttle = site.throttle
+    with throttle.lock:
+        throttle.maxdelay = max(throttle.maxdelay, interval)  # maxthrottle (60 s) would cap a slower rate
+        throttle.writedelay = max(config.put_throttle, interval)
+    return throttle.writedelay
 
 
 class EditGuard:
@@ -59,10 +47,11 @@ class EditGuard:
         simulate, data_dir)
     """
 
-    def __init__(self, site, settings, *, rate: EditRate | None = None) -> None:
+    def __init__(self, site, settings) -> None:
         self.site = site
         self.settings = settings
-        self.rate = rate or shared_rate(settings.max_edits_per_minute)
+        if site is not None:
+            pace_edits(site, settings.max_edits_per_minute)
         self.edits = 0
         self.simulated: list[Path] = []
 
@@ -87,8 +76,7 @@ class EditGuard:
             path.write_text(text, encoding="utf-8")
             self.simulated.append(path)
             return None
-        self.rate.wait()
-        page.text = text
+        page.text = text  # page.save waits for pywikibot's put throttle (pace_edits)
         try:
             page.save(summary=summary, minor=False, bot=True, apply_cosmetic_changes=False,
                       quiet=True, **({"nocreate": True} if exists else {"createonly": True}))

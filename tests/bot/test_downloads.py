@@ -207,12 +207,45 @@ def test_concurrency_to_the_media_host_is_bounded(host, settings, tmp_path, scor
     assert host.max_active == settings.download_concurrency == 2
 
 
-def test_a_long_retry_after_gives_the_file_up_for_this_run(host, settings, tmp_path, monkeypatch):
-    import bot.downloads
-
-    monkeypatch.setattr(bot.downloads, "MAX_RETRY_AFTER", 0.5)
+def test_a_long_retry_after_gives_the_file_up_for_this_run(host, settings, tmp_path):
     host.routes["/later.jpg"] = [(503, {"Retry-After": "3600"}, b"")]
     with pytest.raises(DownloadError) as error:
-        downloader(settings, tmp_path).fetch(pending(1, thumb_url=host.url("/later.jpg")))
+        downloader(settings.replace(max_retry_after_seconds=0.5), tmp_path).fetch(
+            pending(1, thumb_url=host.url("/later.jpg")))
     assert error.value.kind == "http-503" and not error.value.permanent
     assert host.hits["/later.jpg"] == 1  # not hammered within the run
+
+
+def test_a_long_retry_after_closes_the_host_for_the_run_and_charges_no_attempt(host, settings, tmp_path,
+                                                                               scoring):
+    """429 Retry-After: 600 (bound 120 s): one request, no waiting, every file still pending and
+    uncharged; the next run, once the host answers, scores them all."""
+    for i in range(6):
+        host.routes[f"/{i}.jpg"] = [(429, {"Retry-After": "600"}, b"slow down")]
+    settings = settings.replace(max_retry_after_seconds=120, batch_size=2)
+    with storage.open_store(None, data_dir=settings.data_dir) as store:
+        store.add_file_versions([FileVersionIn(page_id=i + 1, title=f"File:{i}.jpg", sha1=f"{i + 1:040x}",
+                                               media_type="bitmap", thumb_url=host.url(f"/{i}.jpg"))
+                                 for i in range(6)])
+
+        def loop():
+            return VersionScorer(store, settings, scoring=scoring, downloader=downloader(settings, tmp_path),
+                                 thumbs=ThumbnailKeeper(tmp_path / "thumbs"))
+
+        first = loop().run()
+        assert (first.scored, first.failed) == (0, 0) and first.deferred == first.claimed >= 1
+        # one request per download thread at most (both may be in flight together), then left alone
+        assert sum(host.hits.values()) <= settings.download_concurrency
+        assert all(n == 1 for n in host.hits.values())
+        status = store.status(scoring.model_id)
+        assert status.pending == 6 and status.failures == {} and status.given_up == 0
+        for i in range(6):  # the outage is over
+            host.routes[f"/{i}.jpg"] = [(200, {}, JPEG)]
+        second = loop().run()
+        assert second.scored == 6 and second.failed == 0
+
+
+def test_a_retry_after_within_the_bound_is_waited_out_by_urllib3(host, settings, tmp_path):
+    host.routes["/busy.jpg"] = [(503, {"Retry-After": "0"}, b""), (503, {}, b""), (200, {}, JPEG)]
+    got = downloader(settings, tmp_path).fetch(pending(1, thumb_url=host.url("/busy.jpg")))
+    assert got.data == JPEG and host.hits["/busy.jpg"] == 3

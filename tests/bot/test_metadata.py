@@ -84,7 +84,7 @@ class RecordedCommons:
         return {"batchcomplete": True, "query": query}
 
 
-def test_one_query_per_50_titles_or_500_with_highlimits():
+def test_one_query_per_50_titles_even_with_highlimits_when_thumbnails_are_wanted():
     titles = [f"File:Example_{n}.jpg" for n in range(120)]
     commons = RecordedCommons()
     versions = file_versions(commons, titles, thumb_width=330, source="test")
@@ -92,8 +92,16 @@ def test_one_query_per_50_titles_or_500_with_highlimits():
     assert all(r["iiurlwidth"] == "330" and "sha1" in r["iiprop"] for r in commons.requests)
     assert len(versions) == 120 and all(v is not None for v in versions.values())
 
+    # issue 13: MediaWiki builds at most 50 thumbnail URLs a request, apihighlimits or not
+    # (this expectation was 1 request of 120 titles before)
     bot = RecordedCommons(highlimits=True)
     file_versions(bot, titles, thumb_width=330)
+    assert [len(r["titles"].split("|")) for r in bot.requests] == [50, 50, 20]
+
+
+def test_videoinfo_without_thumbnails_takes_500_titles_with_highlimits():
+    bot = RecordedCommons(highlimits=True)
+    video_derivatives(bot, [f"File:Clip {n}.webm" for n in range(120)])
     assert len(bot.requests) == 1
 
 

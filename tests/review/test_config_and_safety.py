@@ -1,11 +1,12 @@
 """On-wiki config parsing and the safety rules, without a wiki."""
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from bot.config import ONWIKI_KEYS, Settings
 from bot.review.onwiki_config import _VALIDATORS, OnwikiConfig, apply_config, parse_config
-from bot.review.edits import EditRate
 from bot.safety import simulate_path, stop_page_says_stop
 
 GOOD = """Settings of the bot. Edit the JSON below.
@@ -64,21 +65,25 @@ def test_stop_page_rule(text, stop):
 
 
 def test_edit_rate_spaces_edits():
-    now, slept = [100.0], []
+    """pywikibot's put throttle is the one edit throttle: max_edits_per_minute sets its write delay
+    (at 6 a minute edits are 10 s apart; a slower rate is not capped by maxthrottle)."""
+    from types import SimpleNamespace
 
-    def sleep(seconds):
-        slept.append(seconds)
-        now[0] += seconds
+    from pywikibot import config
+    from pywikibot.throttle import Throttle
 
-    rate = EditRate(6, clock=lambda: now[0], sleep=sleep)
-    rate.wait()                      # the first edit goes at once
-    now[0] += 4
-    rate.wait()                      # 10 s apart at 6 a minute
-    now[0] += 30
-    rate.wait()                      # long enough already
-    assert slept == [pytest.approx(6.0)]
-    with pytest.raises(ValueError):
-        EditRate(0)
+    from bot.review.edits import pace_edits
+
+    site = SimpleNamespace(throttle=Throttle.__new__(Throttle))
+    site.throttle.lock, site.throttle.maxdelay, site.throttle.writedelay = threading.Lock(), 60, 0
+    put_throttle, config.put_throttle = config.put_throttle, 0
+    try:
+        assert pace_edits(site, 6) == pytest.approx(10.0) == site.throttle.writedelay
+        assert pace_edits(site, 0.5) == pytest.approx(120.0) and site.throttle.maxdelay >= 120
+        with pytest.raises(ValueError):
+            pace_edits(site, 0)
+    finally:
+        config.put_throttle = put_throttle
 
 
 def test_simulate_path_is_one_file_per_page(tmp_path):
@@ -88,8 +93,17 @@ def test_simulate_path_is_one_file_per_page(tmp_path):
 
 
 def test_the_edit_rate_is_shared_by_every_publish_in_a_process():
-    from bot.review.edits import EditGuard, shared_rate
+    """The throttle is the site's: every EditGuard of a process (every publish of ``serve``) paces
+    the same one."""
+    from types import SimpleNamespace
 
+    from pywikibot.throttle import Throttle
+
+    from bot.review.edits import EditGuard
+
+    site = SimpleNamespace(throttle=Throttle.__new__(Throttle))
+    site.throttle.lock, site.throttle.maxdelay, site.throttle.writedelay = threading.Lock(), 60, 0
     settings = Settings(max_edits_per_minute=5.0)
-    assert EditGuard(None, settings).rate is EditGuard(None, settings).rate is shared_rate(5.0)
-    assert shared_rate(5.0).interval == 12.0
+    EditGuard(site, settings)
+    EditGuard(site, settings)
+    assert site.throttle.writedelay == 12.0
