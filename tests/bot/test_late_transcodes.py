@@ -75,6 +75,7 @@ class FakeHost:
     def __init__(self, video: Path) -> None:
         self.video = video
         self.urls: list[str] = []
+        self.closed_hosts: dict[str, str] = {}  # as bot.downloads.Downloader: no host closed
 
     def fetch(self, version, *, transcodes=()):
         url = transcodes[0].url if transcodes else (version.thumb_url or version.url)
