@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import timm
+from PIL import Image
 from timm.data import create_transform, resolve_model_data_config
 
 from classifiers.preprocess import PreprocessConfig, preprocess
@@ -41,3 +42,28 @@ def test_grey_and_alpha_images_become_three_channels(photos):
     _, image = photos[0]
     assert preprocess(image.convert("L"), config).shape == (3, 224, 224)
     assert preprocess(image.convert("RGBA"), config).shape == (3, 224, 224)
+
+
+@pytest.mark.parametrize("size", [(451, 300), (300, 451), (97, 211), (211, 97), (150, 150)],
+                         ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("overlay", [
+    dict(crop_pct=1.0, crop_mode="border", input_size=(3, 192, 160)),
+    dict(crop_pct=1.0, crop_mode="border", input_size=(3, 160, 192)),
+    dict(crop_pct=0.9, input_size=(3, 200, 256)),
+], ids=["border-tall", "border-wide", "center-nonsquare"])
+def test_padding_and_crop_match_timm_for_every_aspect(overlay, size):
+    """Images padded on either side (the border mode's mean fill, torchvision's symmetric pad)
+    and cropped at odd offsets: the photos above are all landscape and pad only vertically."""
+    rng = np.random.default_rng(7)
+    image = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8), "RGB")
+    model = timm.create_model("resnet18", pretrained=False, pretrained_cfg_overlay=overlay)
+    expected = create_transform(**resolve_model_data_config(model))(image).numpy()
+    ours = preprocess(image, PreprocessConfig.from_model(model))
+    assert ours.shape == expected.shape
+    np.testing.assert_allclose(ours, expected, atol=2e-5)
+
+
+def test_from_dict_ignores_keys_it_does_not_know():
+    config = PreprocessConfig(crop_mode="squash", jpeg_quality=75)
+    data = {**config.to_dict(), "_norm": "stale", "label_names": ["sfw", "nsfw"]}
+    assert PreprocessConfig.from_dict(data) == config
