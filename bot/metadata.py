@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Sequence
 
 from storage.records import FileVersionIn
 
-__all__ = ["IIPROP", "batch_size", "file_versions", "video_derivatives", "Derivative",
+__all__ = ["IIPROP", "THUMBNAILS_PER_REQUEST", "batch_size", "file_versions", "video_derivatives", "Derivative",
            "version_from_imageinfo", "chunks", "file_histories", "version_at", "version_by_sha1",
            "is_non_visual", "thumbnail_renders_file", "is_animated", "with_metadata"]
 

@@ -15,8 +15,8 @@ from typing import Iterable, Iterator
 from .config import Settings
 from .ingest_report import IngestReport
 from .logs import page_ids_of
-from .metadata import (IIPROP, batch_size, file_histories, file_versions, version_at,
-                       version_from_imageinfo, with_metadata)
+from .metadata import (IIPROP, THUMBNAILS_PER_REQUEST, batch_size, file_histories, file_versions,
+                       version_at, version_from_imageinfo, with_metadata)
 
 __all__ = ["IngestReport", "UploadLog", "CategoryBackfill", "ExplicitTitles", "category_title"]
 
@@ -219,7 +219,9 @@ class CategoryBackfill:
                         "current": current, "continue": cont, "depth": self.depth, "done": done}
             return self.store.add_file_versions(versions, cursor=(self.name, snapshot))
 
-        page_size = batch_size(self.site)
+        # thumbnails are wanted: MediaWiki builds at most 50 thumbnail URLs a request, so a
+        # bigger page would only come back in iicontinue pieces
+        page_size = THUMBNAILS_PER_REQUEST
         while current or queue:
             if current is None:
                 current, cont = list(queue.popleft()), {}

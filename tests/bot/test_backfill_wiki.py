@@ -62,6 +62,24 @@ def test_walk_breadth_first_with_cycle_and_depth(category_tree, site, store, set
     assert queued_titles(store, scoring.model_id) == expected
 
 
+def test_category_pages_ask_50_files_when_thumbnails_are_wanted(category_tree, site, store, settings,
+                                                              scoring, monkeypatch):
+    """MediaWiki builds at most 50 thumbnail URLs a request: a bot's 500 would come back in pieces."""
+    from bot.metadata import batch_size
+
+    sent = []
+    original = type(site).simple_request
+
+    def simple_request(self, **params):
+        sent.append(params)
+        return original(self, **params)
+
+    monkeypatch.setattr(type(site), "simple_request", simple_request)
+    CategoryBackfill(site, store, settings, category="Animals", model_id=scoring.model_id, depth=0).ingest()
+    limits = [p["gcmlimit"] for p in sent if p.get("generator") == "categorymembers"]
+    assert batch_size(site) == 500 and limits and set(limits) == {"50"}
+
+
 class CrashingStore:
     """The real store, except that the ``crash_at``-th write dies like a killed process would."""
 
