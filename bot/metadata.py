@@ -41,7 +41,13 @@ def chunks(items: Sequence, size: int) -> Iterator[Sequence]:
 
 
 def _query(site, **params) -> dict:
-    """One API query; follows ``continue`` (imageinfo of many titles can be split) and merges pages."""
+    """One API query; follows ``continue`` (imageinfo of many titles can be split) and merges pages.
+
+    Hand-written rather than pywikibot's ``PropertyGenerator``: that generator drops every
+    answer without a title ("Skipping result without title"), and a ``pageids=`` lookup of a
+    deleted file answers exactly so (``{"pageid": N, "missing": true}``); it also keeps no
+    ``redirects`` map, which is how a moved file is found.
+    """
     params = {"action": "query", "formatversion": "2", **params}
     pages: dict[str, dict] = {}
     aliases: dict[str, str] = {}
