@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 
 from .config import Settings
 from .ingest_report import IngestReport
+from .timestamps import as_utc
 from .metadata import _query, _resolve, batch_size, chunks
 
 __all__ = ["page_ids_of", "moved_to", "DeletionLog", "MAX_MOVES"]
@@ -32,12 +33,6 @@ log = logging.getLogger(__name__)
 MAX_MOVES = 10
 
 
-def _utc(ts) -> datetime:
-    if isinstance(ts, str):
-        ts = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
-    return ts.astimezone(timezone.utc)
 
 
 def moved_to(site, title: str) -> str | None:
@@ -108,16 +103,16 @@ class DeletionLog:
         cursor = self.store.get_cursor(self.name) or {}
         overlap = timedelta(seconds=self.settings.overlap_seconds)
         if cursor:
-            start = _utc(cursor["timestamp"]) - overlap
+            start = as_utc(cursor["timestamp"]) - overlap
         else:
             start = (self.now or datetime.now(timezone.utc)) - timedelta(hours=self.settings.lookback_hours)
-        seen = {int(i): _utc(t) for i, t in cursor.get("seen", {}).items()}
-        newest = _utc(cursor["timestamp"]) if cursor else None
+        seen = {int(i): as_utc(t) for i, t in cursor.get("seen", {}).items()}
+        newest = as_utc(cursor["timestamp"]) if cursor else None
         deleted_ids: set[int] = set()
         deleted_titles: set[str] = set()
         for logtype in ("delete", "suppress"):
             for entry in self._entries(logtype, start):
-                logid, ts = int(entry["logid"]), _utc(entry["timestamp"])
+                logid, ts = int(entry["logid"]), as_utc(entry["timestamp"])
                 report.entries += 1
                 if logid in seen:
                     report.duplicates += 1

@@ -14,6 +14,7 @@ from typing import Iterable, Iterator
 
 from .config import Settings
 from .ingest_report import IngestReport
+from .timestamps import as_utc
 from .logs import page_ids_of
 from .metadata import (IIPROP, THUMBNAILS_PER_REQUEST, batch_size, file_histories, file_versions,
                        version_at, version_from_imageinfo, with_metadata)
@@ -23,13 +24,6 @@ __all__ = ["IngestReport", "UploadLog", "CategoryBackfill", "ExplicitTitles", "c
 log = logging.getLogger(__name__)
 
 
-def _utc(ts) -> datetime:
-    """A pywikibot Timestamp / ISO string / datetime as an aware UTC datetime."""
-    if isinstance(ts, str):
-        ts = datetime.fromisoformat(ts.replace("Z", "+00:00"))
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=timezone.utc)
-    return ts.astimezone(timezone.utc)
 
 
 def _iso(ts: datetime) -> str:
@@ -63,7 +57,7 @@ class UploadLog:
 
     def _start(self, cursor: dict | None) -> datetime:
         if cursor:
-            return _utc(cursor["timestamp"]) - timedelta(seconds=self.settings.overlap_seconds)
+            return as_utc(cursor["timestamp"]) - timedelta(seconds=self.settings.overlap_seconds)
         now = self.now or datetime.now(timezone.utc)
         return now - timedelta(hours=self.settings.lookback_hours)
 
@@ -78,8 +72,8 @@ class UploadLog:
         """Read the log from the cursor on and store what is new; ``limit`` caps new versions."""
         report = IngestReport(self.name)
         cursor = self.store.get_cursor(self.name)
-        seen = {int(i): _utc(t) for i, t in (cursor or {}).get("seen", {}).items()}
-        newest = ((_utc(cursor["timestamp"]), int(cursor["logid"])) if cursor else None)
+        seen = {int(i): as_utc(t) for i, t in (cursor or {}).get("seen", {}).items()}
+        newest = ((as_utc(cursor["timestamp"]), int(cursor["logid"])) if cursor else None)
         entries = self._entries(self._start(cursor))
         overlap = timedelta(seconds=self.settings.overlap_seconds)
         step = batch_size(self.site)
@@ -88,7 +82,7 @@ class UploadLog:
         while True:
             batch: list[tuple[int, datetime, LogVersion | None]] = []
             for entry in entries:
-                logid, ts = int(entry["logid"]), _utc(entry["timestamp"])
+                logid, ts = int(entry["logid"]), as_utc(entry["timestamp"])
                 report.entries += 1
                 if logid in seen:
                     report.duplicates += 1
@@ -156,7 +150,7 @@ class LogVersion:
         page_id = entry.get("logpage") or entry.get("pageid") or None
         version_ts = params.get("img_timestamp")
         return cls(title=title, page_id=int(page_id) if page_id else None,
-                   version_ts=_utc(version_ts) if version_ts else ts)
+                   version_ts=as_utc(version_ts) if version_ts else ts)
 
 
 def category_title(site, name: str) -> str:

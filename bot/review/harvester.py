@@ -28,9 +28,10 @@ applied.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from bot.config import Settings
+from bot.timestamps import as_utc
 
 from .onwiki_config import effective_settings
 from .page import parse_entries
@@ -90,10 +91,6 @@ def same_user(a: str | None, b: str | None) -> bool:
     return bool(a and b) and norm(a) == norm(b)
 
 
-def _utc(ts) -> datetime:
-    value = datetime.fromisoformat(str(ts).replace("Z", "+00:00")) if not isinstance(
-        ts, datetime) else ts
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def _groups(site, names: set[str]) -> dict[str, set[str]]:
@@ -191,7 +188,7 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
                     reason = OWN_UPLOAD
                 store.record_verdict(VerdictIn(
                     version_id=version_id, reviewer=rev.user, verdict=verdict,
-                    revid=rev.revid, timestamp=_utc(rev.timestamp), trusted=reason is None,
+                    revid=rev.revid, timestamp=as_utc(rev.timestamp), trusted=reason is None,
                     comment=comment or None))
                 if reason:
                     report.untrusted.append(
@@ -205,7 +202,7 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
                     report.reviewed += 1
             report.problems += [f"revision {rev.revid} by {rev.user}: {p}" for p in problems]
             seen.update(current)
-            cursor = {"revid": rev.revid, "timestamp": _utc(rev.timestamp).isoformat(),
+            cursor = {"revid": rev.revid, "timestamp": as_utc(rev.timestamp).isoformat(),
                       "sha1": sha1}
         if revisions:
             # entries storage has retired need no memory; the others keep their last slot
