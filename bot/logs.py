@@ -22,6 +22,7 @@ from typing import Callable, Iterable, Iterator
 
 from .config import Settings
 from .ingest_report import IngestReport
+from .log_cursor import LogCursor, iso
 from .timestamps import as_utc
 from .metadata import _query, _resolve, batch_size, chunks
 
@@ -76,7 +77,7 @@ def page_ids_of(site, titles: Iterable[str]) -> dict[str, int]:
 
 
 class DeletionLog:
-    """Deletions and suppressions since the cursor ``deletionlog`` ({"timestamp", "seen"}).
+    """Deletions and suppressions since the cursor ``deletionlog`` (a :class:`~bot.log_cursor.LogCursor`).
 
     :param purge: called with the version ids of each deleted file (the bot's kept
         thumbnails go); storage marks the file deleted in the same pass
@@ -95,30 +96,24 @@ class DeletionLog:
     def _entries(self, logtype: str, start: datetime) -> Iterator:
         import pywikibot
 
-        stamp = pywikibot.Timestamp.fromISOformat(start.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        stamp = pywikibot.Timestamp.fromISOformat(iso(start))
         yield from self.site.logevents(logtype=logtype, start=stamp, reverse=True)
 
     def ingest(self):
         report = IngestReport(self.name)
-        cursor = self.store.get_cursor(self.name) or {}
         overlap = timedelta(seconds=self.settings.overlap_seconds)
-        if cursor:
-            start = as_utc(cursor["timestamp"]) - overlap
-        else:
-            start = (self.now or datetime.now(timezone.utc)) - timedelta(hours=self.settings.lookback_hours)
-        seen = {int(i): as_utc(t) for i, t in cursor.get("seen", {}).items()}
-        newest = as_utc(cursor["timestamp"]) if cursor else None
+        cursor = LogCursor.load(self.store.get_cursor(self.name))
+        first = (self.now or datetime.now(timezone.utc)) - timedelta(hours=self.settings.lookback_hours)
+        start = cursor.start(overlap=overlap, first=first)
         deleted_ids: set[int] = set()
         deleted_titles: set[str] = set()
         for logtype in ("delete", "suppress"):
             for entry in self._entries(logtype, start):
                 logid, ts = int(entry["logid"]), as_utc(entry["timestamp"])
                 report.entries += 1
-                if logid in seen:
+                if not cursor.read(logid, ts):
                     report.duplicates += 1
                     continue
-                seen[logid] = ts
-                newest = ts if newest is None or ts > newest else newest
                 try:
                     self._read(entry, deleted_ids, deleted_titles, report)
                 except KeyError:  # HiddenKeyError: we may not see what this entry is about
@@ -128,12 +123,9 @@ class DeletionLog:
             report.extra["deleted_versions"] = len(versions)
             if self.purge is not None and versions:
                 self.purge(versions)
-        if newest is not None:
-            horizon = newest - overlap
-            self.store.set_cursor(self.name, {
-                "timestamp": newest.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "seen": {str(i): t.strftime("%Y-%m-%dT%H:%M:%SZ")
-                         for i, t in sorted(seen.items()) if t >= horizon}})
+        state = cursor.state(overlap=overlap)
+        if state is not None:
+            self.store.set_cursor(self.name, state)
         return report
 
     def _read(self, entry, deleted_ids: set[int], deleted_titles: set[str], report) -> None:

@@ -14,6 +14,7 @@ from typing import Iterable, Iterator
 
 from .config import Settings
 from .ingest_report import IngestReport
+from .log_cursor import LogCursor, iso
 from .timestamps import as_utc
 from .logs import page_ids_of
 from .metadata import (IIPROP, THUMBNAILS_PER_REQUEST, batch_size, file_histories, file_versions,
@@ -26,18 +27,12 @@ log = logging.getLogger(__name__)
 
 
 
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 class UploadLog:
     """New uploads, overwrites and reverts from ``list=logevents&letype=upload``, oldest first.
 
-    The cursor is ``{"timestamp", "logid", "seen"}``: the newest (timestamp, logid)
-    ingested and the log ids within the overlap window before it. A resume
-    re-reads ``overlap_seconds`` before the cursor (log rows can become visible
-    late, with an earlier timestamp) and drops entries by log id. The cursor
-    only ever moves forward.
+    The cursor is a :class:`~bot.log_cursor.LogCursor`: the newest (timestamp,
+    logid) ingested and the log ids within the overlap window before it, stored
+    with the versions it passed in one transaction.
 
     Every entry (``upload``, ``overwrite``, ``revert``) names a version by its
     timestamp: that version is taken from the file's history (current or
@@ -55,27 +50,20 @@ class UploadLog:
         self.settings = settings
         self.now = now
 
-    def _start(self, cursor: dict | None) -> datetime:
-        if cursor:
-            return as_utc(cursor["timestamp"]) - timedelta(seconds=self.settings.overlap_seconds)
-        now = self.now or datetime.now(timezone.utc)
-        return now - timedelta(hours=self.settings.lookback_hours)
-
     def _entries(self, start: datetime) -> Iterator[dict]:
         import pywikibot
 
-        for entry in self.site.logevents(logtype="upload", start=pywikibot.Timestamp.fromISOformat(_iso(start)),
+        for entry in self.site.logevents(logtype="upload", start=pywikibot.Timestamp.fromISOformat(iso(start)),
                                          reverse=True):
             yield entry
 
     def ingest(self, *, limit: int | None = None) -> IngestReport:
         """Read the log from the cursor on and store what is new; ``limit`` caps new versions."""
         report = IngestReport(self.name)
-        cursor = self.store.get_cursor(self.name)
-        seen = {int(i): as_utc(t) for i, t in (cursor or {}).get("seen", {}).items()}
-        newest = ((as_utc(cursor["timestamp"]), int(cursor["logid"])) if cursor else None)
-        entries = self._entries(self._start(cursor))
         overlap = timedelta(seconds=self.settings.overlap_seconds)
+        cursor = LogCursor.load(self.store.get_cursor(self.name))
+        first = (self.now or datetime.now(timezone.utc)) - timedelta(hours=self.settings.lookback_hours)
+        entries = self._entries(cursor.start(overlap=overlap, first=first))
         step = batch_size(self.site)
         limit = limit if limit is not None else self.settings.max_files_per_run
 
@@ -84,7 +72,7 @@ class UploadLog:
             for entry in entries:
                 logid, ts = int(entry["logid"]), as_utc(entry["timestamp"])
                 report.entries += 1
-                if logid in seen:
+                if logid in cursor.seen:
                     report.duplicates += 1
                     continue
                 try:
@@ -99,14 +87,9 @@ class UploadLog:
                 break
             found = self._versions([(logid, w) for logid, _, w in batch if w], report)
             for logid, ts, _ in batch:
-                seen[logid] = ts
-                if newest is None or (ts, logid) > newest:
-                    newest = (ts, logid)
-            horizon = newest[0] - overlap
-            seen = {i: t for i, t in seen.items() if t >= horizon}
-            state = {"timestamp": _iso(newest[0]), "logid": newest[1],
-                     "seen": {str(i): _iso(t) for i, t in sorted(seen.items())}}
-            self.store.add_file_versions(found, cursor=(self.name, state))
+                cursor.read(logid, ts)
+            # the versions and the cursor that passed them in one transaction: a crash loses neither
+            self.store.add_file_versions(found, cursor=(self.name, cursor.state(overlap=overlap)))
             report.added += len(found)
             if limit is not None and report.added >= limit:
                 report.done = False
