@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from storage.records import ScoreIn
+from storage.records import ScoreIn, SignatureIn
 
 from .config import Settings
 from .downloads import Download, Downloader, DownloadError
@@ -105,7 +105,10 @@ def to_score_record(result) -> ScoreIn:
         evidence_index=evidence.index if evidence else None,
         evidence_time=evidence.time if evidence else None,
         error_kind=result.error_kind, error_message=result.error_message,
-        partial=result.partial, timings=dict(result.timings))
+        partial=result.partial, timings=dict(result.timings),
+        signatures=tuple(SignatureIn(s.index, s.pdq, s.pdq_quality,
+                                     None if s.embedding is None else s.embedding.tobytes())
+                         for s in result.signatures))
 
 
 class ThumbnailKeeper:
