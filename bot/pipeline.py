@@ -23,6 +23,7 @@ from storage.records import ScoreIn, SignatureIn
 
 from .config import Settings
 from .downloads import Download, Downloader, DownloadError
+from .matching import Matcher
 from .locations import FILE_GONE, VERSION_GONE, Locator
 from .memory import release_free_memory
 from .metadata import is_non_visual, video_derivatives
@@ -53,6 +54,7 @@ class ScoreReport:
     failed: int = 0          # transient: recorded, retried on a later run
     skipped: int = 0         # settled unscored: nothing visual (audio), or deleted from the wiki
     waiting: int = 0         # videos put back until a transcode is ready (not a failure)
+    matched: int = 0         # re-uploads of judged or deleted files (bot/matching.py)
     downloaded_bytes: int = 0
     seconds: float = 0.0
     failure_kinds: dict[str, int] = field(default_factory=dict)
@@ -63,7 +65,8 @@ class ScoreReport:
         return (f"scored {self.scored} ({self.flagged} flagged), {self.errors} unscorable, "
                 f"{self.failed} failed{f' ({kinds})' if kinds else ''}"
                 f"{f', {self.skipped} skipped' if self.skipped else ''}"
-                f"{f', {self.waiting} waiting' if self.waiting else ''}; "
+                f"{f', {self.waiting} waiting' if self.waiting else ''}"
+                f"{f', {self.matched} matching judged files' if self.matched else ''}; "
                 f"{self.downloaded_bytes / 2**20:.1f} MiB in {self.seconds:.1f} s ({rate:.1f} files/s)")
 
 
@@ -238,6 +241,7 @@ class VersionScorer:
         self.locator = Locator(site, thumb_width=settings.thumb_width)
         self._inflight: dict[str, tuple] = {}
         self._failures: deque = deque()
+        self._matcher = None  # loaded by run()
 
     # -- stage 1: claims ---------------------------------------------------------
     def _claims(self, limit: int | None, report: ScoreReport) -> Iterator[tuple]:
@@ -410,6 +414,9 @@ class VersionScorer:
                 return
             self.store.record_score(version.version_id, self.model_id, to_score_record(result),
                                     worker=self.worker)
+            if result.ok and result.signatures and self._matcher is not None:
+                if self._matcher.record(self.store, version.version_id, self.model_id, result.signatures):
+                    report.matched += 1
             if self.on_result is not None:
                 self.on_result(version, result)
             if result.ok:
@@ -432,6 +439,8 @@ class VersionScorer:
         started = time.perf_counter()
         if self.journal is not None:
             self.journal.recover(self.store)
+        # the reference set as it is now: verdicts harvested and deletions seen by earlier passes
+        self._matcher = Matcher.from_store(self.store, self.model_id)
         bar = tqdm(total=total, unit="file", desc="scoring", disable=None if self.progress else True,
                    dynamic_ncols=True)  # None: only on a terminal, never escape codes in cron logs
         try:
