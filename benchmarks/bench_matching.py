@@ -76,19 +76,26 @@ def photo_paths() -> list[Path]:
             continue  # gnome's dark variant of the same artwork
         if "sway" in path.parts and path.name != "Sway_Wallpaper_Blue_1920x1080.png":
             continue
+        if path.name.startswith("Ubuntu-Mate-") and path.name != "Ubuntu-Mate-Warm-no-logo.png":
+            continue  # one design in four colours: colour shifts of one picture
         paths.append(path)
     # tuxpaint's stamps: photographs of single objects cut out on transparency (>= 300 px a side)
     for path in sorted((root / "tuxpaint" / "stamps").rglob("*.png")):
         with Image.open(path) as image:
-            if min(image.size) >= 300 and image.mode in ("RGB", "RGBA"):
-                paths.append(path)
+            if min(image.size) >= 300 and image.mode in ("RGB", "RGBA") and "_mirror" not in path.stem \
+                    and "cartoon" not in path.parts:  # drawings, not photographs
+                paths.append(path)  # bradley_mirror.png is bradley.png mirrored
     return [p for p in paths if not _blank(p)]
 
 
 def _blank(path: Path) -> bool:
-    """A picture only in its alpha channel (mate's transparent overlays are all white in RGB)."""
+    """A picture only in its alpha channel, or mostly transparent: mate's desktop overlays."""
     with Image.open(path) as image:
         image.draft("RGB", (256, 256))
+        if image.mode == "RGBA" and "tuxpaint" not in path.parts:
+            alpha = np.asarray(image.getchannel("A").resize((64, 64)))
+            if (alpha < 128).mean() > 0.5:
+                return True
         low, high = zip(*image.convert("RGB").getextrema())
         return max(high) - min(low) < 8 or all(h - lo < 8 for lo, h in zip(low, high))
 
@@ -167,11 +174,12 @@ def robustness(args) -> None:
     originals = [load(p) for p in paths]
     bits, quality, emb = signatures(classifier, originals)
     print(f"PDQ quality < {thresholds.min_pdq_quality}: {int((quality < thresholds.min_pdq_quality).sum())} of {len(quality)}")
-    rows = []
+    rows, edit_cosines = [], []
     for name, edit in EDITS.items():
         ebits, equality, eemb = signatures(classifier, [edit(im) for im in originals])
         pdq = (bits != ebits).sum(1)
         cos = (emb * eemb).sum(1)
+        edit_cosines.extend(cos.tolist())
         matched = thresholds.matches(pdq, np.minimum(quality, equality), cos)
         rows.append((name, np.median(pdq), pdq.max(), (pdq <= thresholds.pdq_distance).mean(), cos.min(),
                      np.median(cos), (cos >= thresholds.cosine).mean(), matched.mean()))
@@ -191,6 +199,15 @@ def robustness(args) -> None:
           f"(99.9th pct {np.quantile(cos, 0.999):.3f}); false matches {int(false.sum())}")
     for k in np.argsort(-cos)[:5]:
         print(f"  closest: cos {cos[k]:.3f} pdq {pdq[k]}  {paths[i[k]].name} ~ {paths[j[k]].name}")
+    for k in np.flatnonzero(false):
+        print(f"  false match: cos {cos[k]:.3f} pdq {pdq[k]}  {paths[i[k]]} ~ {paths[j[k]]}")
+    print(f"closest unrelated PDQ pair: {pdq.min()} bits; pairs within {thresholds.pdq_distance} bits with "
+          f"quality >= {thresholds.min_pdq_quality}: "
+          f"{int(((pdq <= thresholds.pdq_distance) & (np.minimum(quality[i], quality[j]) >= thresholds.min_pdq_quality)).sum())}")
+    print("\nembedding bar: edits matched by the embedding alone / unrelated pairs above it")
+    for bar in (0.85, 0.88, 0.90, 0.92, 0.94):
+        print(f"  cosine >= {bar:.2f}: edits {np.mean([c >= bar for c in edit_cosines]):.1%}, "
+              f"unrelated pairs {int((cos >= bar).sum())}")
 
 
 def lookup(args) -> None:
@@ -201,13 +218,13 @@ def lookup(args) -> None:
         for kind in ("pdq", "embedding"):
             started = time.perf_counter()
             if kind == "pdq":
-                index = PdqIndex()
+                index = PdqIndex(faiss=args.backend == "faiss")
                 for start in range(0, n, 1_000_000):
                     m = min(1_000_000, n - start)
                     index.add(np.arange(start, start + m), rng.integers(0, 256, (m, 32), dtype=np.uint8))
                 queries = rng.integers(0, 256, (args.queries, 32), dtype=np.uint8)
             else:
-                index = EmbeddingIndex(dim=args.dim)
+                index = EmbeddingIndex(dim=args.dim, faiss=args.backend == "faiss")
                 train = rng.standard_normal((min(n, 100_000), args.dim)).astype(np.float32)
                 index.train(train)
                 for start in range(0, n, 500_000):
@@ -260,6 +277,8 @@ def main() -> None:
     parser.add_argument("what", choices=("robustness", "lookup", "cost", "all"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--backend", choices=("faiss", "numpy"), default="faiss",
+                        help="lookup: faiss's indexes, or the numpy scan used without the matching extra")
     parser.add_argument("--dim", type=int, default=1024)
     parser.add_argument("--files", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=5)

@@ -23,9 +23,9 @@ __all__ = ["Matcher", "FrameKey"]
 
 log = logging.getLogger(__name__)
 
-#: an exact numpy scan below this many reference frames (exact cosines, no training);
-#: faiss's IVF-PQ above it, when installed (benchmarks/bench_matching.py, docs/performance.md)
-EXACT_SCAN_LIMIT = 200_000
+#: an exact numpy scan below this many reference frames (exact cosines, no training; 200 MB of
+#: float32); faiss's IVF-PQ above it, when installed (benchmarks/bench_matching.py, docs/performance.md)
+EXACT_SCAN_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -84,17 +84,22 @@ class Matcher:
         if not self.frames:
             return []
         best: dict[int, MatchIn] = {}
-        for signature in signatures:
+        signatures = list(signatures)
+        embeddings = [_embedding(s.embedding) for s in signatures]
+        # one index call for all frames of a version (a video's 16 frames in one matrix product)
+        near = self.pdq.search(np.frombuffer(b"".join(s.pdq for s in signatures), np.uint8).reshape(-1, 32),
+                               radius=self.thresholds.pdq_distance)
+        nearest: dict[int, np.ndarray] = {}
+        with_embedding = [n for n, e in enumerate(embeddings) if e is not None]
+        if with_embedding and self.embeddings is not None:
+            found = self.embeddings.search(np.stack([embeddings[n] for n in with_embedding]).astype(np.float32), k=8)
+            nearest = {n: ids for n, (ids, _) in zip(with_embedding, found)}
+        for n, signature in enumerate(signatures):
             index = getattr(signature, "frame_index", None)
             index = signature.index if index is None else index
-            embedding = signature.embedding
-            if isinstance(embedding, (bytes, bytearray, memoryview)):
-                embedding = np.frombuffer(embedding, np.float16)
+            embedding = embeddings[n]
             query_pdq = np.frombuffer(signature.pdq, np.uint8)
-            candidates = set(self.pdq.search(query_pdq, radius=self.thresholds.pdq_distance)[0][0].tolist())
-            if embedding is not None and self.embeddings is not None:
-                ids, _ = self.embeddings.search(embedding.astype(np.float32), k=8)[0]
-                candidates.update(ids.tolist())
+            candidates = set(near[n][0].tolist()) | set(nearest.get(n, np.zeros(0, np.int64)).tolist())
             for frame_id in candidates:
                 ref = self.frames[frame_id]
                 if ref.version_id == version_id:
@@ -120,6 +125,12 @@ class Matcher:
             log.info("version %s matches %s", version_id,
                      ", ".join(f"{m.reference_version_id} ({m.reason})" for m in found))
         return found
+
+
+def _embedding(value) -> np.ndarray | None:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return np.frombuffer(value, np.float16)
+    return value
 
 
 def _closer(a: MatchIn, b: MatchIn) -> bool:

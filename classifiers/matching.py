@@ -142,7 +142,7 @@ class EmbeddingIndex:
     sample (:meth:`train`), 32 bytes a vector (10 M vectors: ~0.4 GB instead of 40 GB
     of float32); its similarities are approximate, so callers re-check a candidate's
     exact cosine on the stored float16 vector before calling it a match. Without faiss:
-    an exact numpy scan over float16 vectors (2 KiB each: for bounded sets only).
+    an exact numpy scan over float32 vectors (4 KiB each: for bounded sets only).
     """
 
     def __init__(self, dim: int = 1024, *, faiss: bool | None = None, reduced: int = 256, lists: int = 4096,
@@ -158,11 +158,11 @@ class EmbeddingIndex:
                                                _faiss.METRIC_INNER_PRODUCT)
             self._probes = probes
             self._code_bytes = code_bytes
-        self.backend = "faiss-ivfpq" if self._index is not None else "numpy-fp16"
+        self.backend = "faiss-ivfpq" if self._index is not None else "numpy"
         self._ids: list[np.ndarray] = []
         self._vectors: list[np.ndarray] = []
         self._all_ids = np.zeros(0, np.int64)
-        self._all_vectors = np.zeros((0, dim), np.float16)
+        self._all_vectors = np.zeros((0, dim), np.float32)
 
     @property
     def trained(self) -> bool:
@@ -185,7 +185,8 @@ class EmbeddingIndex:
                 raise RuntimeError("EmbeddingIndex.train() first")
             self._index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         else:
-            self._vectors.append(vectors.astype(np.float16))
+            # float32, not the stored float16: numpy has no BLAS for float16 (2x slower per query)
+            self._vectors.append(vectors.astype(np.float32))
         self._ids.append(ids)
 
     def _consolidate(self) -> None:
@@ -204,11 +205,12 @@ class EmbeddingIndex:
         if self._index is not None:
             similarities, labels = self._index.search(np.ascontiguousarray(vectors), k)
             return [(self._all_ids[row[row >= 0]], sims[row >= 0]) for row, sims in zip(labels, similarities)]
+        similarities = vectors @ self._all_vectors.T
         out = []
-        for vector in vectors:
-            similarities = self._all_vectors @ vector.astype(np.float16)
-            top = np.argsort(-similarities)[:k]
-            out.append((self._all_ids[top], similarities[top].astype(np.float32)))
+        for row in similarities:
+            top = np.argpartition(-row, min(k, len(row)) - 1)[:k] if len(row) > k else np.arange(len(row))
+            top = top[np.argsort(-row[top])]
+            out.append((self._all_ids[top], row[top]))
         return out
 
     def memory_bytes(self) -> int:
