@@ -225,12 +225,12 @@ def lookup(args) -> None:
                 queries = rng.integers(0, 256, (args.queries, 32), dtype=np.uint8)
             else:
                 index = EmbeddingIndex(dim=args.dim, faiss=args.backend == "faiss")
-                train = rng.standard_normal((min(n, 100_000), args.dim)).astype(np.float32)
+                train = rng.random((min(n, 50_000), args.dim), dtype=np.float32) - 0.5
                 index.train(train)
                 for start in range(0, n, 500_000):
                     m = min(500_000, n - start)
-                    index.add(np.arange(start, start + m), rng.standard_normal((m, args.dim)).astype(np.float32))
-                queries = rng.standard_normal((args.queries, args.dim)).astype(np.float32)
+                    index.add(np.arange(start, start + m), rng.random((m, args.dim), dtype=np.float32) - 0.5)
+                queries = rng.random((args.queries, args.dim), dtype=np.float32) - 0.5
             built = time.perf_counter() - started
             started = time.perf_counter()
             for q in queries:

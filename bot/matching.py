@@ -24,7 +24,7 @@ __all__ = ["Matcher", "FrameKey"]
 log = logging.getLogger(__name__)
 
 #: an exact numpy scan below this many reference frames (exact cosines, no training; 200 MB of
-#: float32); faiss's IVF-PQ above it, when installed (benchmarks/bench_matching.py, docs/performance.md)
+#: float32); faiss's IVF-SQ8 above it, when installed (benchmarks/bench_matching.py, docs/performance.md)
 EXACT_SCAN_LIMIT = 50_000
 
 
