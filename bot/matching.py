@@ -16,16 +16,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from classifiers.matching import EmbeddingIndex, MatchThresholds, PdqIndex, hamming
+from classifiers.matching import EmbeddingIndex, MatchThresholds, PdqIndex, hamming, have_faiss
 from storage.signatures import MatchIn, StoredSignature
 
 __all__ = ["Matcher", "FrameKey"]
 
 log = logging.getLogger(__name__)
 
-#: an exact numpy scan below this many reference frames (exact cosines, no training; 200 MB of
-#: float32); faiss's IVF-SQ8 above it, when installed (benchmarks/bench_matching.py, docs/performance.md)
-EXACT_SCAN_LIMIT = 50_000
+#: an exact numpy scan up to this many reference frames (no training; 8 MB of float32, ~1 ms a
+#: file); faiss's IVF-SQ8 above it, when installed: the scan grows linearly (50 k frames: 19 ms a
+#: file, 21% of scoring time; benchmarks/bench_matching.py cost, docs/performance.md)
+EXACT_SCAN_LIMIT = 2_000
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,9 @@ class Matcher:
         if with_embedding:
             dim = self.frames[with_embedding[0]].embedding.size
             vectors = np.stack([self.frames[i].embedding for i in with_embedding]).astype(np.float32)
-            big = len(with_embedding) > EXACT_SCAN_LIMIT
-            self.embeddings = EmbeddingIndex(dim, faiss=None if big else False)
+            big = len(with_embedding) > EXACT_SCAN_LIMIT and have_faiss()
+            # about 64 vectors a list (faiss wants >= 39 training vectors a list), 1024 at most
+            self.embeddings = EmbeddingIndex(dim, faiss=big, lists=min(1024, max(8, len(with_embedding) // 64)))
             if big:
                 self.embeddings.train(vectors[np.random.default_rng(0).permutation(len(vectors))[:100_000]])
             self.embeddings.add(np.array(with_embedding), vectors)
