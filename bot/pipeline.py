@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from storage.records import ScoreIn
+from storage.records import ScoreIn, SignatureIn
 
 from .config import Settings
 from .downloads import Download, Downloader, DownloadError
 from .exit_codes import DISK_ERRNOS
 from .locations import FILE_GONE, VERSION_GONE, Locator
+from .matching import Matcher
 from .memory import release_free_memory
 from .metadata import is_non_visual, video_derivatives
 from .video_frames import fetch_seek_frames, seek_thumbnails, seek_times, wait_seconds, waited
@@ -55,6 +56,7 @@ class ScoreReport:
     skipped: int = 0         # settled unscored: nothing visual (audio), or deleted from the wiki
     waiting: int = 0         # videos put back until a transcode is ready (not a failure)
     deferred: int = 0        # its host closed for this run: back in the queue, no attempt charged
+    matched: int = 0         # re-uploads of judged or deleted files (bot/matching.py)
     downloaded_bytes: int = 0
     seconds: float = 0.0
     failure_kinds: dict[str, int] = field(default_factory=dict)
@@ -66,7 +68,8 @@ class ScoreReport:
                 f"{self.failed} failed{f' ({kinds})' if kinds else ''}"
                 f"{f', {self.skipped} skipped' if self.skipped else ''}"
                 f"{f', {self.waiting} waiting' if self.waiting else ''}"
-                f"{f', {self.deferred} deferred' if self.deferred else ''}; "
+                f"{f', {self.deferred} deferred' if self.deferred else ''}"
+                f"{f', {self.matched} matching judged files' if self.matched else ''}; "
                 f"{self.downloaded_bytes / 2**20:.1f} MiB in {self.seconds:.1f} s ({rate:.1f} files/s)")
 
 
@@ -108,7 +111,10 @@ def to_score_record(result) -> ScoreIn:
         evidence_index=evidence.index if evidence else None,
         evidence_time=evidence.time if evidence else None,
         error_kind=result.error_kind, error_message=result.error_message,
-        partial=result.partial, timings=dict(result.timings))
+        partial=result.partial, timings=dict(result.timings),
+        signatures=tuple(SignatureIn(s.index, s.pdq, s.pdq_quality,
+                                     None if s.embedding is None else s.embedding.tobytes())
+                         for s in result.signatures))
 
 
 class ThumbnailKeeper:
@@ -245,6 +251,7 @@ class VersionScorer:
         #: which pending versions to claim (None: all) and when to stop claiming (time.monotonic())
         self.scope = {"sources": sources, "titles": titles}
         self.deadline = deadline
+        self._matcher = None  # loaded by run()
 
     # -- stage 1: claims ---------------------------------------------------------
     def _claims(self, limit: int | None, report: ScoreReport) -> Iterator[tuple]:
@@ -431,6 +438,9 @@ class VersionScorer:
                 return
             self.store.record_score(version.version_id, self.model_id, to_score_record(result),
                                     worker=self.worker)
+            if result.ok and result.signatures and self._matcher is not None:
+                if self._matcher.record(self.store, version.version_id, self.model_id, result.signatures):
+                    report.matched += 1
             if self.on_result is not None:
                 self.on_result(version, result)
             if result.ok:
@@ -463,6 +473,8 @@ class VersionScorer:
         started = time.perf_counter()
         if self.journal is not None:
             self.journal.recover(self.store)
+        # the reference set as it is now: verdicts harvested and deletions seen by earlier passes
+        self._matcher = Matcher.from_store(self.store, self.model_id)
         bar = tqdm(total=total, unit="file", desc="scoring", disable=None if self.progress else True,
                    dynamic_ncols=True)  # None: only on a terminal, never escape codes in cron logs
         try:

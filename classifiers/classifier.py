@@ -87,6 +87,24 @@ class Classifier:
                  for i in range(0, len(batch), self.batch_size)]
         return np.concatenate(parts).astype(np.float32, copy=False)
 
+    def predict_with_features(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(P(nsfw) per frame, (N, D) pooled features or None)`` from one forward pass.
+
+        Features come from runtimes that expose them (``probabilities_and_features``:
+        the original open_nsfw ONNX file, the torch runtime); others give None.
+        """
+        both = getattr(self.backend, "probabilities_and_features", None)
+        if both is None or len(batch) == 0:
+            return self.predict(batch), None
+        scores, features = [], []
+        for i in range(0, len(batch), self.batch_size):
+            probabilities, part = both(batch[i:i + self.batch_size])
+            scores.append(np.asarray(probabilities, np.float32)[:, self.card.nsfw_index])
+            features.append(part)
+        if any(part is None for part in features):
+            return np.concatenate(scores), None
+        return np.concatenate(scores), np.concatenate(features).astype(np.float32, copy=False)
+
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """P(nsfw) per frame (float32), for a batch of preprocessed frames."""
         return self.probabilities(batch)[:, self.card.nsfw_index]

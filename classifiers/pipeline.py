@@ -25,6 +25,7 @@ import numpy as np
 from .classifier import Classifier
 from .media import MediaError, MediaLimits, read_frames
 from .results import FileResult, FrameScore
+from .signatures import FrameSignature, normalise_embedding, pdq_hash
 from .voting import VotingPolicy, vote
 
 __all__ = ["ScoringPipeline", "Source"]
@@ -45,7 +46,9 @@ class _Decoded:
     error_kind: str | None = None
     error_message: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    hashes: list[tuple[bytes, int]] = field(default_factory=list)  # PDQ (hash, quality) per frame
     scores: np.ndarray | None = None
+    features: list[np.ndarray | None] = field(default_factory=list)
     scored: int = 0
 
 
@@ -159,11 +162,15 @@ class ScoringPipeline:
             started = time.perf_counter()
             inputs = np.stack([self.classifier.preprocess(frame.image) for frame in decoded.frames])
             timings["preprocess"] = time.perf_counter() - started
+            started = time.perf_counter()
+            # the match signature's hash, from the frame decoded for scoring (no second decode)
+            hashes = [pdq_hash(frame.image) for frame in decoded.frames]
+            timings["signature"] = time.perf_counter() - started
             frames = [(frame.index, frame.time) for frame in decoded.frames]
             used = len(frames)
             budget.give(self.frames - used)
             ready.put(_Decoded(seq, key, media_type, frames, inputs, used, decoded.error_kind,
-                               decoded.error_message, timings))
+                               decoded.error_message, timings, hashes))
         except MediaError as e:
             ready.put(_Failed(FileResult.failure(key, e.kind, e.message, media_type=media_type,
                                                  timings=timings), self.frames))
@@ -195,6 +202,7 @@ class ScoringPipeline:
                 yield message.result
             elif isinstance(message, _Decoded):
                 message.scores = np.empty(len(message.frames), np.float32)
+                message.features = [None] * len(message.frames)
                 waiting.extend((message, i) for i in range(len(message.frames)))
             if waiting and (message is None or done or len(waiting) >= self.classifier.batch_size):
                 yield from self._score_batch(waiting, budget)
@@ -203,10 +211,11 @@ class ScoringPipeline:
         batch = [waiting.popleft() for _ in range(min(len(waiting), self.classifier.batch_size))]
         started = time.perf_counter()
         try:
-            scores = self.classifier.predict(np.stack([file.inputs[i] for file, i in batch]))
+            scores, features = self.classifier.predict_with_features(
+                np.stack([file.inputs[i] for file, i in batch]))
             error = None
         except Exception as e:  # noqa: BLE001 - fail the files of this batch, keep going
-            scores, error = None, f"{type(e).__name__}: {e}"
+            scores, features, error = None, None, f"{type(e).__name__}: {e}"
         share = (time.perf_counter() - started) / len(batch)
         failed: dict[int, _Decoded] = {}
         for n, (file, i) in enumerate(batch):
@@ -215,6 +224,8 @@ class ScoringPipeline:
                 failed[file.seq] = file
                 continue
             file.scores[i] = scores[n]
+            if features is not None:
+                file.features[i] = features[n]
             file.scored += 1
             if file.scored == len(file.frames):
                 budget.give(file.budget)
@@ -232,7 +243,12 @@ class ScoringPipeline:
         frames = tuple(FrameScore(index, time_, float(score))
                        for (index, time_), score in zip(file.frames, file.scores))
         verdict = vote(frames, self.voting)
+        embeddings: list[np.ndarray | None] = [None] * len(file.frames)
+        if file.features and all(f is not None for f in file.features):
+            embeddings = list(normalise_embedding(np.stack(file.features)))
+        signatures = tuple(FrameSignature(index, pdq, quality, embedding)
+                           for (index, _), (pdq, quality), embedding in zip(file.frames, file.hashes, embeddings))
         return FileResult(key=file.key, media_type=file.media_type, score=verdict.score, flagged=verdict.flagged,
                           frames=frames, flagged_share=verdict.flagged_share, evidence=verdict.evidence,
                           error_kind=file.error_kind, error_message=file.error_message,
-                          partial=file.error_kind is not None, timings=file.timings)
+                          partial=file.error_kind is not None, timings=file.timings, signatures=signatures)

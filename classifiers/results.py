@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .signatures import FrameSignature
+
 __all__ = ["FrameScore", "FileResult"]
 
 
@@ -39,6 +41,8 @@ class FileResult:
     error_message: str | None = None
     partial: bool = False
     timings: dict[str, float] = field(default_factory=dict)
+    #: one match signature per scored frame, in the order of ``frames`` (empty on errors)
+    signatures: tuple[FrameSignature, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -15,13 +15,13 @@ from __future__ import annotations
 from .errors import StorageError
 from .records import (FINAL_REVIEW_STATES, NSFW_VERDICTS, SFW_VERDICTS, FileVersionIn,
                       FlaggedVersion, LabelledVersion, PendingVersion, ReviewEntryRecord,
-                      RunRecord, ScoreIn, VerdictIn, VerdictRecord)
+                      RunRecord, ScoreIn, SignatureIn, VerdictIn, VerdictRecord)
 from .status import StatusReport
 from .store import Store, open_store, upgrade
 
 __all__ = [
     "open_store", "upgrade", "Store", "StorageError", "StatusReport",
-    "FileVersionIn", "PendingVersion", "ScoreIn", "FlaggedVersion", "ReviewEntryRecord",
+    "FileVersionIn", "PendingVersion", "ScoreIn", "SignatureIn", "FlaggedVersion", "ReviewEntryRecord",
     "VerdictIn", "VerdictRecord", "LabelledVersion", "RunRecord",
     "NSFW_VERDICTS", "SFW_VERDICTS", "FINAL_REVIEW_STATES",
 ]

@@ -25,7 +25,7 @@ from .schema import Base, File, FileVersion, ReviewEntry, Run, Score, ScoreTask,
 __all__ = [
     "FileVersionIn", "PendingVersion", "ScoreIn", "FlaggedVersion",
     "ReviewEntryRecord", "VerdictIn", "VerdictRecord", "LabelledVersion",
-    "RunRecord", "NSFW_VERDICTS", "SFW_VERDICTS", "FINAL_REVIEW_STATES",
+    "RunRecord", "SignatureIn", "NSFW_VERDICTS", "SFW_VERDICTS", "FINAL_REVIEW_STATES",
 ]
 
 #: verdict values that label a file for learning; any other value (e.g.
@@ -116,6 +116,20 @@ class PendingVersion:
 
 
 @dataclass(frozen=True)
+class SignatureIn:
+    """The match signature of one scored frame, as plain bytes.
+
+    :param pdq: 32 bytes (256-bit PDQ hash); ``pdq_quality`` 0..100
+    :param embedding: the model's unit feature as float16 bytes, or None
+    """
+
+    frame_index: int
+    pdq: bytes
+    pdq_quality: int
+    embedding: bytes | None = None
+
+
+@dataclass(frozen=True)
 @columns(Score, skip=("id", "version_id", "model_id", "worker"), defaults=True)
 class ScoreIn:
     """What one model said about one version: a verdict, or a final error.
@@ -128,6 +142,8 @@ class ScoreIn:
     frames: tuple[tuple[int, float | None, float], ...] | list = ()
     timings: dict[str, float] = field(default_factory=dict)
     scored_at: datetime | None = None  # None: now
+    #: one match signature per scored frame, stored in the same transaction (revision 0004)
+    signatures: tuple[SignatureIn, ...] | list = ()
 
 
 @dataclass(frozen=True)

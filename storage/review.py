@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from .engine import insert_ignoring
 from .records import (FINAL_REVIEW_STATES, NSFW_VERDICTS, SFW_VERDICTS, FlaggedVersion,
                       LabelledVersion, ReviewEntryRecord, VerdictIn, VerdictRecord)
-from .schema import File, FileVersion, ReviewEntry, Score, Verdict
+from .schema import File, FileVersion, Match, ReviewEntry, Score, Verdict
 from .types import utcnow
 from .values import chunks
 
@@ -34,9 +34,10 @@ class ReviewMixin:
                            page: str | None = None, current_only: bool = True,
                            exclude_states: Sequence[str] = FINAL_REVIEW_STATES,
                            trusted_verdicts_only: bool = False) -> list[FlaggedVersion]:
-        """Versions scoring at least ``threshold`` that no patroller has judged yet.
+        """Versions scoring at least ``threshold``, or matching a judged or deleted file
+        (:mod:`storage.signatures`), that no patroller has judged yet.
 
-        Highest score first. Versions with any verdict, or with a review entry
+        Matches first, then highest score first. Versions with any verdict, or with a review entry
         (on ``page``, or on any page when None) in one of ``exclude_states``,
         are left out; so are versions a later upload replaced (``current_only``).
         With ``trusted_verdicts_only`` an untrusted verdict does not take a version out.
@@ -55,13 +56,16 @@ class ReviewMixin:
                         .exists())
             state = (select(ReviewEntry.state).where(*entry_filter)
                      .order_by(ReviewEntry.updated_at.desc()).limit(1).scalar_subquery())
+            # a re-upload of a judged or deleted file is listed whatever its score, first
+            matched = (select(Match.id).where(Match.version_id == FileVersion.id, Match.model_id == model_id)
+                       .exists())
             query = (select(FileVersion, File.page_id, File.title, Score, state.label("state"))
                      .join(File, File.id == FileVersion.file_id)
                      .join(Score, Score.version_id == FileVersion.id)
-                     .where(Score.model_id == model_id, Score.score >= threshold,
+                     .where(Score.model_id == model_id, or_(Score.score >= threshold, matched),
                             or_(Score.error_kind.is_(None), Score.partial.is_(True)),
                             ~has_verdict, ~finished, File.deleted_at.is_(None))
-                     .order_by(Score.score.desc(), FileVersion.id)
+                     .order_by(case((matched, 0), else_=1), Score.score.desc(), FileVersion.id)
                      .limit(limit))
             if current_only:
                 query = query.where(or_(File.current_version_id.is_(None),

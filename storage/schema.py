@@ -13,13 +13,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Double, ForeignKey, Index, Integer,
-                        String, Text, UniqueConstraint)
+                        LargeBinary, SmallInteger, String, Text, UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from .types import UTCDateTime
 
 __all__ = ["Base", "File", "FileVersion", "Score", "ScoreTask", "Cursor", "Run",
-           "ReviewEntry", "Verdict"]
+           "ReviewEntry", "Verdict", "Signature", "Match"]
 
 # MariaDB indexes utf8mb4 VARCHARs up to 3072 bytes: 190 characters leave room
 # for composite keys; 255 is the wiki's own limit for titles and user names.
@@ -186,3 +186,49 @@ class Verdict(Base):
     trusted: Mapped[bool] = mapped_column(Boolean)
     comment: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[datetime]
+
+
+class Signature(Base):
+    """The match signature of one scored frame (revision 0004), written with its score.
+
+    Kept when the file is deleted and its thumbnail purged: a deleted file's
+    signature is what recognises its re-upload (docs/patrollers.md).
+    ``embedding`` is the model's unit feature as float16 bytes, so it is keyed by model.
+    """
+
+    __tablename__ = "signatures"
+    __table_args__ = (UniqueConstraint("version_id", "model_id", "frame_index",
+                                       name="uq_signatures_version_model_frame"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("file_versions.id", ondelete="CASCADE"))
+    model_id: Mapped[str] = mapped_column(String(NAME))
+    frame_index: Mapped[int] = mapped_column(Integer)
+    pdq: Mapped[bytes] = mapped_column(LargeBinary(32))
+    pdq_quality: Mapped[int] = mapped_column(SmallInteger)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class Match(Base):
+    """A new version that is the same picture as a judged or deleted one (revision 0004).
+
+    ``reason`` is why the earlier version counts: ``nsfw`` / ``out-of-scope`` (a
+    trusted patroller's verdict) or ``deleted``. ``pdq_distance`` (bits of 256) and
+    ``cosine`` are the closest pair of frames; either may be None.
+    """
+
+    __tablename__ = "matches"
+    __table_args__ = (UniqueConstraint("version_id", "model_id", "reference_version_id",
+                                       name="uq_matches_version_model_reference"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("file_versions.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[str] = mapped_column(String(NAME))
+    reference_version_id: Mapped[int] = mapped_column(ForeignKey("file_versions.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(32))
+    frame_index: Mapped[int] = mapped_column(Integer)
+    reference_frame_index: Mapped[int] = mapped_column(Integer)
+    pdq_distance: Mapped[int | None] = mapped_column(SmallInteger)
+    cosine: Mapped[float | None]
+    found_at: Mapped[datetime]

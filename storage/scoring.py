@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from . import claims
 from .engine import insert_ignoring
 from .records import PendingVersion, ScoreIn
-from .schema import File, FileVersion, Score, ScoreTask
+from .schema import File, FileVersion, Score, ScoreTask, Signature
+from .signatures import signature_rows
 from .types import utc, utcnow
 from .values import MESSAGE_MAX, chunks, finite, fit
 
@@ -111,7 +112,8 @@ class ScoringMixin:
 
     def record_scores(self, batch: Iterable[tuple[int, str, ScoreIn]], *,
                       worker: str | None = None) -> list[bool]:
-        """Store many scores in one transaction (much faster than one by one).
+        """Store many scores in one transaction (much faster than one by one), each with
+        its frames' match signatures (``ScoreIn.signatures``).
 
         :returns: per item, True if newly stored, False if that (version, model) was already scored
         """
@@ -121,6 +123,8 @@ class ScoringMixin:
         now = utcnow()
         rows = [_score_row(version_id, model_id, score, worker, now)
                 for version_id, model_id, score in batch]
+        signatures = {(version_id, model_id): signature_rows(version_id, model_id, score.signatures, now)
+                      for version_id, model_id, score in batch if score.signatures}
 
         def work(session: Session) -> list[bool]:
             if self.dialect == "sqlite":
@@ -129,6 +133,10 @@ class ScoringMixin:
                 stmt = insert_ignoring(self.dialect, Score.__table__, ["version_id", "model_id"])
                 inserted = {tuple(row) for row in session.execute(
                     stmt.returning(Score.version_id, Score.model_id), rows)}
+            new_signatures = [row for key in sorted(inserted) for row in signatures.get(key, ())]
+            if new_signatures:  # only with a score stored now: a re-scored version keeps its first ones
+                session.execute(insert_ignoring(self.dialect, Signature.__table__,
+                                                ["version_id", "model_id", "frame_index"]), new_signatures)
             by_model: dict[str, list[int]] = {}
             for version_id, model_id, _ in batch:
                 by_model.setdefault(model_id, []).append(version_id)

@@ -22,6 +22,7 @@ from .migrate import current_revision, head_revision, upgrade_engine
 from .review import ReviewMixin
 from .runs import RunsMixin
 from .scoring import ScoringMixin
+from .signatures import SignaturesMixin
 
 __all__ = ["Store", "open_store", "upgrade"]
 
@@ -64,11 +65,11 @@ def upgrade(url: str) -> str:
     return head_revision()
 
 
-class Store(IngestMixin, ScoringMixin, ReviewMixin, RunsMixin):
+class Store(IngestMixin, ScoringMixin, SignaturesMixin, ReviewMixin, RunsMixin):
     """The bot's memory. Thread-safe; one per process (each holds a connection pool).
 
     Its methods come by concern, one module each: :mod:`storage.ingest` (file
-    versions, cursors), :mod:`storage.scoring` (claims, scores, failures),
+    versions, cursors), :mod:`storage.scoring` (claims, scores, failures), :mod:`storage.signatures` (match signatures, matches),
     :mod:`storage.review` (review entries, verdicts, labelled versions) and
     :mod:`storage.runs` (runs, status). This class opens and closes the
     database and runs each method's work as one transaction (:meth:`_run`).

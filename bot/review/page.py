@@ -44,7 +44,7 @@ __all__ = [
 ENTRY_TEMPLATE = "NSFW review entry"
 
 #: parameters the bot writes and refreshes; all others are human
-BOT_PARAMS = ("id", "file", "uploader", "uploaded", "score", "model", "type", "frames",
+BOT_PARAMS = ("id", "file", "uploader", "uploaded", "score", "model", "type", "frames", "match",
               "account", "edits", "uploads", "blocked", "answered", "deletion")
 #: the uploader context parameters (bot/review/uploaders.py), empty when unknown
 CONTEXT_PARAMS = ("account", "edits", "uploads", "blocked", "answered", "deletion")
@@ -132,6 +132,8 @@ class EntryData:
     separate: bool = False
     #: uploader context as the card shows it (:meth:`with_context`): ``name -> text``
     context: tuple[tuple[str, str], ...] = ()
+    #: the earlier judged or deleted files this version matches (:func:`bot.review.matches.match_wikitext`)
+    match: str = ""
 
     @property
     def file(self) -> str:
@@ -162,6 +164,7 @@ class EntryData:
             # only the kinds that need a second look at their frames are labelled
             "type": {"video": "video", "animated": "animated image"}.get(self.media_type or "", ""),
             "frames": self._frames_wikitext(),
+            "match": self.match,
             **{name: "" for name in CONTEXT_PARAMS}, **dict(self.context),
         }
 

