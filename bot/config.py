@@ -117,6 +117,14 @@ class Settings:
     #: names of the settings given explicitly (constructor, ``bot.toml``, command line,
     #: :meth:`replace`): they win over the on-wiki page even when equal to the default
     explicit: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+    #: of those, the ones only ``bot.toml`` gave: the on-wiki page wins over them (defaults <
+    #: bot.toml < page < command line), so only the rest pin a value (:attr:`pinned`)
+    from_file: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
+
+    @property
+    def pinned(self) -> frozenset[str]:
+        """Keys the on-wiki config page may not change: given explicitly, not only by bot.toml."""
+        return self.explicit - self.from_file
 
     @property
     def resolved_database_url(self) -> str:
@@ -173,7 +181,7 @@ def load_settings(path: str | os.PathLike | None = None, *, source: str = "comma
     ``overrides``), the key, the value and what is allowed.
     """
     settings = Settings()
-    known = {f.name for f in dataclasses.fields(Settings)} - {"explicit"}
+    known = {f.name for f in dataclasses.fields(Settings)} - {"explicit", "from_file"}
     path = path or os.environ.get("NSFWBOT_CONFIG")
     if path:
         try:
@@ -185,6 +193,10 @@ def load_settings(path: str | os.PathLike | None = None, *, source: str = "comma
             raise SettingsError(f"{path}: cannot read the settings file: {e.strerror or e}") from e
         check_values(values, source=str(path), known=known)
         settings = settings.replace(**values)
+    else:
+        values = {}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     check_values(overrides, source=source, known=known)
-    return settings.replace(**overrides)
+    settings = settings.replace(**overrides)
+    return dataclasses.replace(settings, explicit=settings.explicit,
+                               from_file=frozenset(values) - set(overrides))

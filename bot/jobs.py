@@ -86,7 +86,12 @@ class Bot:
 
     def __init__(self, settings: Settings, *, site=None, store=None, scoring: ScoringModel | None = None,
                  stop: threading.Event | None = None, journal: str | Path | None = None) -> None:
+        #: as given (defaults < bot.toml < command line); :attr:`settings` adds the on-wiki page
+        self.base_settings = settings
         self.settings = settings
+        #: the on-wiki configuration resolved for this pass (:meth:`resolve_settings`)
+        self.onwiki = None
+        self._in_pass = False  # within run_pass the configuration is resolved once, at its start
         self._given_site, self._given_store, self._given_scoring = site, store, scoring
         self.stop = stop or threading.Event()
         self.worker = worker_name()
@@ -164,6 +169,8 @@ class Bot:
 
     def score_pending(self, *, limit: int | None = None, progress: bool = False,
                       on_result=None, sources=None, titles=None, deadline: float | None = None) -> ScoreReport:
+        if not self._in_pass:  # serve's polling, score, backfill: the page's rule applies too
+            self.resolve_settings()
         downloader = Downloader(self.settings, user_agent=user_agent(self.site),
                                 tmp_dir=Path(self.settings.data_dir) / "tmp")
         total = self.store.status(self.model_id).pending if progress else None
@@ -177,6 +184,37 @@ class Bot:
             return scorer.run(limit=limit, total=total)
         finally:
             downloader.close()
+
+    def resolve_settings(self) -> Settings:
+        """One configuration for a pass: defaults < bot.toml < the trusted on-wiki page <
+        command line (:mod:`bot.review.onwiki_config`). The same values then drive scoring
+        (threshold and voting rule, hence ``flagged`` and the kept thumbnails, and what each
+        stored score records), the listing and harvesting, until the next call."""
+        import copy
+
+        from classifiers.voting import VotingPolicy
+
+        from .review.onwiki_config import effective_settings
+
+        base = self.__dict__.get("_base_scoring")
+        if base is None:  # built from the settings as given, before the page changes them
+            self.settings = self.base_settings
+            base = self.__dict__["_base_scoring"] = self.scoring
+        self.settings, self.onwiki = effective_settings(self.site, self.store, self.base_settings)
+        for line in self.onwiki.problems + self.onwiki.overridden:
+            log.warning("config: %s", line)
+        keys = ("threshold", "vote_rule", "quorum", "vote_k")
+        if all(getattr(self.settings, k) == getattr(self.base_settings, k) for k in keys):
+            self.__dict__["scoring"] = base
+        elif hasattr(base.pipeline, "voting"):
+            # the loaded model stays; a copy of its pipeline votes with the page's rule
+            # (the given pipeline may be shared: it is never changed)
+            pipeline = copy.copy(base.pipeline)
+            pipeline.voting = VotingPolicy(threshold=self.settings.threshold,
+                                           rule=self.settings.vote_rule,
+                                           quorum=self.settings.quorum, k=self.settings.vote_k)
+            self.__dict__["scoring"] = ScoringModel(pipeline, base.model_id)
+        return self.settings
 
     def publish(self):
         """Post flagged versions to the review page (:mod:`bot.review`)."""
@@ -192,8 +230,12 @@ class Bot:
 
     def _review(self, function, **kwargs):
         name = function.__name__
+        if not self._in_pass:
+            self.resolve_settings()
         try:
-            outcome = function(self.site, self.store, self.settings, **kwargs)
+            # within a pass the configuration is the one resolved at its start
+            outcome = function(self.site, self.store, self.settings, config=self.onwiki,
+                               **kwargs)
         except Exception as e:
             raise_if_blocked(e, self.site)
             raise
@@ -207,11 +249,13 @@ class Bot:
 
         publish_by = time.monotonic() + self.settings.publish_within_seconds
         self.check_wiki()
+        self.resolve_settings()
         report = PassReport()
         run_id = self.store.start_run("run", worker=self.worker)
         log.info("run %d started by %s (data in %s)", run_id, self.worker, self.settings.data_dir)
         error = None
         try:
+            self._in_pass = True
             report.ingest.append(self.ingest_uploads())
             report.ingest.append(self.ingest_deletions())
             # new uploads only, and only until the review page is due: backfill work
@@ -227,4 +271,5 @@ class Bot:
             error = f"{type(e).__name__}: {e}"
             raise
         finally:
+            self._in_pass = False
             self.store.finish_run(run_id, counts=report.counts(), error=error)

@@ -101,10 +101,14 @@ def build_scoring(settings: Settings) -> ScoringModel:
                         clf.model_id)
 
 
-def to_score_record(result) -> ScoreIn:
-    """A :class:`classifiers.FileResult` as storage's plain :class:`ScoreIn`."""
+def to_score_record(result, voting=None) -> ScoreIn:
+    """A :class:`classifiers.FileResult` as storage's plain :class:`ScoreIn`, with the
+    threshold and voting rule of ``voting`` (a :class:`classifiers.voting.VotingPolicy`)."""
     evidence = result.evidence
+    rule = None if voting is None else (
+        f"any-k k={voting.k}" if voting.rule == "any-k" else f"{voting.rule} q={voting.quorum:g}")
     return ScoreIn(
+        threshold=None if voting is None else voting.threshold, vote_rule=rule,
         flagged=result.flagged, score=result.score, media_type=result.media_type,
         frames=tuple((f.index, f.time, f.score) for f in result.frames),
         flagged_share=result.flagged_share,
@@ -436,7 +440,8 @@ class VersionScorer:
             if not result.ok and result.error_kind in TRANSIENT_SCORING_ERRORS:
                 self._failures.append((version, "score", result.error_kind, result.error_message or "", False))
                 return
-            self.store.record_score(version.version_id, self.model_id, to_score_record(result),
+            self.store.record_score(version.version_id, self.model_id,
+                                    to_score_record(result, getattr(self.pipeline, "voting", None)),
                                     worker=self.worker)
             if result.ok and result.signatures and self._matcher is not None:
                 if self._matcher.record(self.store, version.version_id, self.model_id, result.signatures):

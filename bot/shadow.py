@@ -79,7 +79,8 @@ def shadow_command(*, settings: Settings, candidate: str, limit: int | None = No
         for start in range(0, len(todo), CHUNK):
             batch = todo[start:start + CHUNK]
             results = list(scoring.pipeline.score((str(v), kept[v]) for v in batch))
-            store.record_scores([(int(r.key), model_id, to_score_record(r)) for r in results])
+            store.record_scores([(int(r.key), model_id, to_score_record(r, getattr(scoring.pipeline, "voting", None)))
+                                 for r in results])
             failed += sum(1 for r in results if not r.ok)
     print(f"shadow {model_id}: {len(todo) - failed} kept thumbnails scored, {failed} failed, "
           f"{len(kept) - len(todo)} already scored or over the limit; nothing listed")

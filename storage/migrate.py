@@ -32,7 +32,7 @@ __all__ = ["MIGRATIONS_DIR", "HEAD_REVISION", "alembic_config", "head_revision",
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: the newest revision in migrations/versions (a test checks it against Alembic's own
 #: view): known without importing Alembic, so an up-to-date database opens fast
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 _LOCK_NAME = "commons_nsfw_bot_migrate"
 _LOCK_KEY = 7_361_029_114  # any constant: the PostgreSQL advisory lock of this schema
 

@@ -7,7 +7,7 @@ labelled versions to ``classifiers`` for evaluation and training.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, or_, select, update
@@ -98,17 +98,22 @@ class ReviewMixin:
         return self._run(work, write=False)
 
     def upsert_review_entry(self, version_id: int, *, page: str, state: str,
-                            revid: int | None = None) -> None:
+                            revid: int | None = None, removed_by: str | None = None,
+                            removed_at: datetime | None = None) -> None:
+        """Set an entry's state (and the revision that set it). ``removed_by``/``removed_at``:
+        who took the card off and when, for state ``removed``; cleared by any other state."""
         now = utcnow()
+        removal = dict(removed_by=removed_by, removed_at=removed_at) if state == "removed" \
+            else dict(removed_by=None, removed_at=None)
 
         def work(session: Session) -> None:
             session.execute(insert_ignoring(self.dialect, ReviewEntry.__table__,
                                             ["version_id", "page"]),
                             [dict(version_id=version_id, page=page, state=state, revid=revid,
-                                  created_at=now, updated_at=now)])
+                                  created_at=now, updated_at=now, **removal)])
             session.execute(update(ReviewEntry)
                             .where(ReviewEntry.version_id == version_id, ReviewEntry.page == page)
-                            .values(state=state, revid=revid, updated_at=now))
+                            .values(state=state, revid=revid, updated_at=now, **removal))
 
         self._run(work)
 
@@ -124,7 +129,8 @@ class ReviewMixin:
         return self._run(lambda s: [
             ReviewEntryRecord(version_id=e.version_id, page_id=page_id, title=title, page=e.page,
                               state=e.state, revid=e.revid, created_at=e.created_at,
-                              updated_at=e.updated_at)
+                              updated_at=e.updated_at, removed_by=e.removed_by,
+                              removed_at=e.removed_at)
             for e, page_id, title in s.execute(query)], write=False)
 
     def uploaders(self, version_ids: Iterable[int]) -> dict[int, str | None]:

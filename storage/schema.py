@@ -101,6 +101,10 @@ class Score(Base):
     timings: Mapped[dict | None]
     scored_at: Mapped[datetime]
     worker: Mapped[str | None] = mapped_column(String(NAME))  # revision 0002
+    #: what the score was decided under (revision 0004): the threshold, and the voting rule
+    #: as ``majority q=<quorum>`` or ``any-k k=<k>``; None for scores stored before
+    threshold: Mapped[float | None]
+    vote_rule: Mapped[str | None] = mapped_column(String(32))
 
 
 class ScoreTask(Base):
@@ -165,6 +169,9 @@ class ReviewEntry(Base):
     revid: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    #: state "removed": the trusted person who took the card off, and when (revision 0004)
+    removed_by: Mapped[str | None] = mapped_column(String(NAME))
+    removed_at: Mapped[datetime | None]
 
 
 class Verdict(Base):

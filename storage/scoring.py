@@ -244,13 +244,15 @@ class ScoringMixin:
             found: dict[str, ScoreOut] = {}
             for chunk in chunks(titles):
                 rows = session.execute(
-                    select(File.title, Score.score, Score.flagged, Score.error_kind)
+                    select(File.title, Score.score, Score.flagged, Score.error_kind,
+                           Score.threshold, Score.vote_rule)
                     .join(FileVersion, FileVersion.id == Score.version_id)
                     .join(File, File.id == FileVersion.file_id)
                     .where(Score.model_id == model_id, File.title.in_(chunk))
                     .order_by(FileVersion.id))
                 for r in rows:  # newest version last
-                    found[r.title] = ScoreOut(score=r.score, flagged=r.flagged, error_kind=r.error_kind)
+                    found[r.title] = ScoreOut(score=r.score, flagged=r.flagged, error_kind=r.error_kind,
+                                              threshold=r.threshold, vote_rule=r.vote_rule)
             return found
 
         return self._run(work, write=False)
@@ -296,6 +298,9 @@ class ScoreOut:
     score: float | None
     flagged: bool
     error_kind: str | None
+    #: what ``flagged`` was decided under (None: stored before revision 0004)
+    threshold: float | None = None
+    vote_rule: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -315,7 +320,8 @@ def _score_row(version_id: int, model_id: str, s: ScoreIn, worker: str | None,
                 error_message=None if s.error_message is None else s.error_message[:MESSAGE_MAX],
                 partial=bool(s.partial),
                 timings={k: finite(v) for k, v in (s.timings or {}).items()},
-                scored_at=s.scored_at or now, worker=fit(Score.worker, worker))
+                scored_at=s.scored_at or now, worker=fit(Score.worker, worker),
+                threshold=finite(s.threshold), vote_rule=fit(Score.vote_rule, s.vote_rule))
 
 
 #: every column of a score row but its id, in the order the bare INSERT below names them

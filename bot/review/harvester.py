@@ -35,6 +35,7 @@ from bot.timestamps import as_utc
 
 from .onwiki_config import effective_settings
 from .page import parse_entries
+from .status import queue_status
 
 __all__ = ["HarvestReport", "Untrusted", "harvest_verdicts", "REVERT_TAGS", "same_user"]
 
@@ -117,11 +118,12 @@ def _slots(text: str) -> tuple[dict[int, tuple[str, str | None, str, str | None]
     return slots, malformed
 
 
-def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
+def harvest_verdicts(site, store, settings: Settings, *, config=None) -> HarvestReport:
     """Read verdicts given since the last harvest into storage; see the module docstring.
 
     :param site: a logged-in pywikibot site
     :param store: a :class:`storage.Store`
+    :param config: the pass's resolved on-wiki configuration (see :func:`publish_review`)
     """
     import pywikibot
 
@@ -129,7 +131,7 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
 
     title = settings.review_page
     report = HarvestReport(page=title)
-    settings, config = effective_settings(site, store, settings)
+    settings, config = effective_settings(site, store, settings, config)
     report.problems += config.problems
     page = pywikibot.Page(site, title)
     cursor_name = CURSOR.format(page=title)
@@ -219,6 +221,7 @@ def harvest_verdicts(site, store, settings: Settings) -> HarvestReport:
                                       revid=latest[-1].revid)
         else:
             report.retired += 1
+    queue_status(store, title, report.details())  # for the status subpage, by the next publish
     return report
 
 

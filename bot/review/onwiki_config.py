@@ -28,11 +28,11 @@ it is free::
 Only the keys of :data:`bot.config.ONWIKI_KEYS` are allowed. Any error (bad
 JSON, unknown key, wrong type, value out of range) rejects the whole page: it
 is reported and the last good configuration, kept in storage under the cursor
-``onwiki-config``, stays in force. A value set locally (``bot.toml``, the
-command line, a test), i.e. one that differs from the documented default,
-wins over the page: an operator can always pin a value. "Set locally" means
-given explicitly (:attr:`Settings.explicit`), whatever the value; such a page
-key is reported as not applied.
+``onwiki-config``, stays in force. Precedence: defaults < ``bot.toml`` < the
+page < the command line (or a caller's explicit value): an operator can always
+pin a value on the command line. "Pinned" means given explicitly
+(:attr:`Settings.pinned`), whatever the value (never compared with the
+default); such a page key is reported as not applied.
 """
 from __future__ import annotations
 
@@ -214,13 +214,14 @@ def _revive(values: dict) -> dict:
 
 
 def apply_config(settings: Settings, config: OnwikiConfig) -> Settings:
-    """``settings`` with the on-wiki values, except the ones given explicitly (locally);
-    those are listed in ``config.overridden``."""
+    """``settings`` with the on-wiki values, except the ones pinned locally (the command
+    line, a caller; :attr:`Settings.pinned`); those are listed in ``config.overridden``.
+    Values from ``bot.toml`` alone give way to the page."""
     wiki = {}
     for key, value in config.values.items():
         if key not in ONWIKI_KEYS:
             continue
-        if key in settings.explicit:
+        if key in settings.pinned:
             if getattr(settings, key) != value:
                 config.overridden.append(f"{key}={value!r} on the config page not applied: "
                                          f"set locally to {getattr(settings, key)!r}")
@@ -229,11 +230,19 @@ def apply_config(settings: Settings, config: OnwikiConfig) -> Settings:
     if not wiki:
         return settings
     # page values do not become "explicit": a later page may change them again
-    return dataclasses.replace(settings.replace(**wiki), explicit=settings.explicit)
+    return dataclasses.replace(settings.replace(**wiki), explicit=settings.explicit,
+                               from_file=settings.from_file)
 
 
-def effective_settings(site, store, settings: Settings) -> tuple[Settings, OnwikiConfig]:
-    """Settings in force for one publish or harvest, and what the config page said."""
+def effective_settings(site, store, settings: Settings, config: OnwikiConfig | None = None,
+                       ) -> tuple[Settings, OnwikiConfig]:
+    """Settings in force for one publish or harvest, and what the config page said.
+
+    :param config: given, the pass resolved it already and ``settings`` are the resolved
+        ones (:meth:`bot.jobs.Bot.resolve_settings`): both are returned as they are
+    """
+    if config is not None:
+        return settings, config
     config = read_onwiki_config(site, store, settings)
     return apply_config(settings, config), config
 

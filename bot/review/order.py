@@ -59,7 +59,9 @@ def priority(order: str, params: Mapping[str, str]) -> float | None:
     return score
 
 
-def order_note(order: str) -> str:
-    """The line the page shows under its first heading."""
-    return (f"Order in force: {ORDERS[order]} (set by <code>review_order</code> on the bot's "
-            "configuration page; the bot never re-sorts cards people moved).")
+def order_note(order: str, threshold: float | None = None) -> str:
+    """The line the page shows under its first heading (with the threshold in force, if given)."""
+    listed = "" if threshold is None else (
+        f"Listed: files scoring at least <b>{threshold:.2f}</b> (threshold in force). ")
+    return (f"{listed}Order in force: {ORDERS[order]} (set by <code>review_order</code> on the "
+            "bot's configuration page; the bot never re-sorts cards people moved).")

@@ -365,10 +365,11 @@ class ReviewPage:
         scope.append(entry)
         scope.append("\n")
 
-    def set_order_note(self, order: str) -> bool:
-        """Say, right above the first section's heading, which order is in force; True if changed."""
+    def set_order_note(self, order: str, threshold: float | None = None) -> bool:
+        """Say, right above the first section's heading, which order (and threshold) is in
+        force; True if changed."""
         line = f'<div class="nsfw-review-order" style="font-size:90%; color:#54595d;">' \
-               f"{order_note(order)}</div>\n"
+               f"{order_note(order, threshold)}</div>\n"
         text = str(self.code)
         found = _ORDER_NOTE.search(text)
         if found:

@@ -42,10 +42,12 @@ from bot.safety import Halted
 from bot.shadow import SHADOW_MODELS_CURSOR
 
 from .edits import EditGuard
+from .feedback import apply_feedback, card_feedback
 from .harvester import same_user
 from .onwiki_config import effective_settings
 from .order import DEFAULT_ORDER
-from .ownership import removals
+from .ownership import Removal, removals
+from .status import clear_status, status_page_text, status_title, take_status
 from .uploaders import UploaderDirectory, deletion_pending
 from .matches import match_wikitext
 from .page import (ENTRY_TEMPLATE, EntryData, ReviewPage, append_to_archive, archive_page_text,
@@ -129,16 +131,18 @@ def _summary(*, added: int, archived: int, refreshed: int) -> str:
 
 
 def publish_review(site, store, settings: Settings, *, model_id: str | None = None,
-                   ) -> PublishReport:
+                   config=None) -> PublishReport:
     """Put flagged, unjudged versions on ``settings.review_page``; see the module docstring.
 
     :param site: a logged-in pywikibot site
     :param store: a :class:`storage.Store`
     :param model_id: whose scores to list; None: the model that scored last
+    :param config: the pass's resolved :class:`~bot.review.onwiki_config.OnwikiConfig`
+        (``settings`` then include it); None: read the config page now
     """
     title = settings.review_page
     report = PublishReport(page=title)
-    settings, config = effective_settings(site, store, settings)
+    settings, config = effective_settings(site, store, settings, config)
     report.config_source = config.source
     report.problems += config.problems
     report.notes += config.overridden
@@ -165,6 +169,7 @@ def publish_review(site, store, settings: Settings, *, model_id: str | None = No
         if new:
             _ensure_template(site, guard)
         _apply(site, store, settings, guard, report, new=new, refresh=refresh)
+        _write_status(site, store, settings, guard, report)
     except Halted as e:
         report.halted = str(e)
     report.edits = guard.edits
@@ -277,7 +282,7 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
         on_page = review.ids()
         chunks = {v: review.remove(v) for v in on_page if v in retired}
         if review.entries() or new:
-            review.set_order_note(report.order)
+            review.set_order_note(report.order, settings.threshold)
         for v, data in refresh.items():
             if v in keep and v not in on_page:
                 review.add(data, order=report.order)
@@ -286,6 +291,7 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
         for data in adds:
             review.add(data, order=report.order)
         refreshed = sum(review.refresh(d, context=False) for v, d in refresh.items() if v in on_page)
+        marked = apply_feedback(review, card_feedback(store, review))  # counted=, why=
         answered, waiting = _overflow(review, settings.review_max_entries, listed_ids, reviewed)
         chunks.update({v: review.remove(v) for v in answered})
         for v in waiting:
@@ -342,8 +348,9 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
     report.queued = len(queued - now_on_page)
     for v in sorted(added):
         store.upsert_review_entry(v, page=title, state="listed", revid=revid)
-    for v, removal_revid in sorted(removed.items()):
-        store.upsert_review_entry(v, page=title, state="removed", revid=removal_revid)
+    for v, r in sorted(removed.items()):  # who and when, not only the revision
+        store.upsert_review_entry(v, page=title, state="removed", revid=r.revid, removed_by=r.user,
+                                  removed_at=datetime.fromisoformat(r.timestamp.replace("Z", "+00:00")))
     for v in sorted(overflowed - now_on_page):
         store.upsert_review_entry(v, page=title, state="retired", revid=revid)
     for v in sorted(queued - now_on_page):
@@ -351,8 +358,8 @@ def _apply(site, store, settings: Settings, guard: EditGuard, report: PublishRep
 
 
 def _trusted_removals(site, store, settings: Settings, report: PublishReport, cursor_name: str,
-                      unrenderable: set[int], refresh: dict[int, EntryData]) -> dict[int, int]:
-    """Listed cards a trusted person took off since the bot's last save: ``id -> revid``.
+                      unrenderable: set[int], refresh: dict[int, EntryData]) -> dict[int, Removal]:
+    """Listed cards a trusted person took off since the bot's last save: ``id -> removal``.
     Every other missing card is put back (and said so)."""
     page, text = _read(site, settings.review_page)
     if unrenderable:
@@ -371,13 +378,39 @@ def _trusted_removals(site, store, settings: Settings, report: PublishReport, cu
         r = found.get(v)
         who = r.user if r else None
         if r and who and groups.get(who, set()) & trusted and not same_user(who, uploaders.get(v)):
-            removed[v] = r.revid
+            removed[v] = r
             report.restored.append(f"entry {v}: removed by {who} in revision {r.revid} "
                                    f"({r.timestamp}): recorded")
         else:
             how = f"by {who or 'a hidden user'} in revision {r.revid}" if r else "(not in the history)"
             report.restored.append(f"entry {v}: removed {how}, who may not; put back")
     return removed
+
+
+def _write_status(site, store, settings: Settings, guard: EditGuard,
+                  report: PublishReport) -> None:
+    """Put what harvesting queued and what this publish undid or refused on the status
+    subpage (:mod:`bot.review.status`); saved only when a line is new there."""
+    from pywikibot.exceptions import EditConflictError
+
+    title = settings.review_page
+    queued = take_status(store, title)
+    lines = queued + report.restored + report.problems
+    if not lines:
+        return
+    page, text = _read(site, status_title(title))
+    new_text = status_page_text(text, review_page=title, bot_name=site.username(), lines=lines)
+    if new_text != (text or ""):
+        try:
+            guard.save(page, new_text, exists=text is not None,
+                       summary="NSFW review list: what did not count, was put back or "
+                               "could not be read")
+        except EditConflictError:
+            report.problems.append(f"[[{status_title(title)}]] changed while saving: "
+                                   "its lines wait for the next publish")
+            return
+    if not settings.simulate:
+        clear_status(store, title, queued)
 
 
 def _ensure_template(site, guard: EditGuard) -> None:

@@ -37,6 +37,8 @@ def test_ip_removal_is_put_back_and_a_patrollers_is_recorded(site, store, settin
     assert entry_ids(patty.page_text(title)) == [ids[0]]
     (entry,) = [e for e in store.review_entries(title) if e.version_id == ids[1]]
     assert entry.state == "removed" and entry.revid      # which revision, hence who and when
+    assert entry.removed_by == "Patty" and entry.removed_at is not None
+    assert abs((entry.removed_at - entry.updated_at).total_seconds()) < 600
 
 
 def test_unknown_ids_on_a_full_page_do_not_crash(site, store, settings, wiki):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.review import harvest_verdicts, publish_review
+from bot.review.page import ReviewPage
 
 from .conftest import MODEL, add_flagged
-from .test_wiki import set_verdict, states
+from .test_wiki import entry_ids, set_verdict, states
 
 pytestmark = pytest.mark.wiki
 
@@ -90,3 +91,76 @@ def test_only_reviewers_who_are_not_the_uploader_count(site, store, settings, wi
         (ids[0], "nsfw"), (ids[1], "nsfw")}
     assert states(store, title) == {ids[0]: "reviewed", ids[1]: "reviewed",
                                     ids[2]: "listed", ids[3]: "listed"}
+
+
+def card_params(text: str, version_id: int) -> tuple[str, str]:
+    template = ReviewPage(text).find(version_id).template
+    return tuple(str(template.get(name).value).strip() if template.has(name) else ""
+                 for name in ("counted", "why"))
+
+
+def test_each_answered_card_says_whether_it_counted_and_the_status_page_links_why(
+        site, store, settings, wiki):
+    ids = add_flagged(store, [
+        {"title": "File:ByAlice.jpg", "score": 0.99, "uploader": "Alice"},
+        {"title": "File:ByPatty.jpg", "score": 0.98, "uploader": "Patty"},
+        {"title": "File:Other.jpg", "score": 0.97, "uploader": "Alice"},
+        {"title": "File:Third.jpg", "score": 0.96, "uploader": "Alice"},
+        {"title": "File:Open.jpg", "score": 0.95, "uploader": "Alice"},
+    ])
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    patty, ip, auto = wiki.user("Patty"), wiki.anonymous(), wiki.user("Auto")
+    patty.edit(title, set_verdict(patty.page_text(title), ids[0], "nsfw --~~~~"))   # counts
+    patty.edit(title, set_verdict(patty.page_text(title), ids[1], "sfw"))           # own upload
+    ip.edit(title, set_verdict(ip.page_text(title), ids[2], "sfw"))                 # an IP
+    auto.edit(title, set_verdict(auto.page_text(title), ids[3], "maybe"))           # unreadable
+    ip_revid = latest_revid(patty, title)
+    harvest_verdicts(site, store, settings)
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert report.problems == []
+    text = patty.page_text(title)
+    assert card_params(text, ids[0]) == ("yes", "")
+    assert card_params(text, ids[1]) == ("no", "own upload")
+    assert card_params(text, ids[2]) == ("no", "not a trusted reviewer")
+    assert card_params(text, ids[3])[0] == "no" and "unreadable" in card_params(text, ids[3])[1]
+    assert card_params(text, ids[4]) == ("", "")                     # nobody answered
+    status = patty.page_text(f"{title}/Status")
+    assert f"[[Special:Diff/{ip_revid}|revision {ip_revid}]]" in status
+    assert f"entry {ids[2]}: 'sfw' by 127.0.0.1" in status and "maybe" in status
+    # nothing new: neither page changes again
+    again = publish_review(site, store, settings, model_id=MODEL)
+    assert again.edits == 0
+    assert patty.page_text(f"{title}/Status") == status
+
+
+def test_no_untrusted_edit_loses_a_trusted_verdict(site, store, settings, wiki):
+    """A patroller answers; before the bot reads it, an IP overwrites the answer, an
+    autopatrolled uploader clears the card and the IP blanks the page."""
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.95)])   # Alice's
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    patty, ip, auto = wiki.user("Patty"), wiki.anonymous(), wiki.user("Auto")
+    patty.edit(title, set_verdict(patty.page_text(title), ids[0], "nsfw", "explicit --Patty"))
+    answered = latest_revid(patty, title)
+    ip.edit(title, set_verdict(ip.page_text(title), ids[0], "sfw"))
+    page = ReviewPage(auto.page_text(title))
+    page.remove(ids[1])
+    auto.edit(title, str(page))
+    ip.edit(title, "")
+    harvest_verdicts(site, store, settings)
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert report.removed_by_humans == 0
+    got = verdicts_by(store)
+    assert got[ids[0], "Patty"] == ("nsfw", True) and got[ids[0], "127.0.0.1"] == ("sfw", False)
+    (trusted,) = store.verdicts(ids[0], trusted=True)
+    assert (trusted.revid, trusted.comment) == (answered, "explicit --Patty")
+    assert {(v.version_id, v.label) for v in store.labelled_versions()} == {(ids[0], "nsfw")}
+    assert states(store, title) == {ids[0]: "reviewed", ids[1]: "listed"}
+    assert ids[1] in entry_ids(patty.page_text(title))              # the open card is back
+    # more untrusted edits later change nothing stored
+    ip.edit(title, set_verdict(ip.page_text(title), ids[1], "sfw"))
+    harvest_verdicts(site, store, settings)
+    publish_review(site, store, settings, model_id=MODEL)
+    assert [v.verdict for v in store.verdicts(ids[0], trusted=True)] == ["nsfw"]
+    assert states(store, title)[ids[0]] == "reviewed"

@@ -1,6 +1,7 @@
 """Alembic: from an empty database, from the previous revision with data in it, and back."""
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -24,7 +25,7 @@ def test_head_revision_constant_matches_the_migration_scripts():
     from alembic.script import ScriptDirectory
 
     assert ScriptDirectory.from_config(alembic_config()).get_current_head() == head_revision()
-    assert head_revision() == "0004"
+    assert head_revision() == "0005"
 
 
 def test_upgrade_from_empty_database_matches_the_models(db_url):
@@ -63,8 +64,8 @@ def test_upgrade_from_previous_revision_keeps_the_data(db_url):
             {"v": old_id, "t": True, "f": False, "now": naive})
     with engine.connect() as connection:
         assert "worker" not in {c["name"] for c in inspect(connection).get_columns("scores")}
-    store = storage.open_store(db_url)  # migrates 0001 -> 0002 -> 0003 -> 0004
-    assert store.revision() == "0004"
+    store = storage.open_store(db_url)  # migrates 0001 -> 0002 -> 0003 -> 0004 -> 0005
+    assert store.revision() == "0005"
     (flagged,) = store.flagged_for_review("old-model@1", threshold=0.5, limit=5)
     assert (flagged.version_id, flagged.title, flagged.score) == (old_id, "File:Old.jpg", 0.75)
     # and the new column is used
@@ -113,9 +114,50 @@ def test_upgrade_from_0002_keeps_files_and_adds_deleted_at(db_url):
     with engine.connect() as connection:
         assert "deleted_at" not in {c["name"] for c in inspect(connection).get_columns("files")}
     store = storage.open_store(db_url)
-    assert store.revision() == "0004"
+    assert store.revision() == "0005"
     assert store.mark_deleted(page_ids=[7]) == []  # the old row takes the new column
     with engine.connect() as connection:
         assert connection.scalar(text("SELECT deleted_at FROM files WHERE page_id = 7")) is not None
+    store.close()
+    engine.dispose()
+
+
+def test_upgrade_from_0003_keeps_scores_and_records_what_new_ones_were_decided_under(db_url):
+    engine = make_engine(db_url)
+    upgrade_engine(engine, "0003")
+    naive = datetime.now(timezone.utc).replace(tzinfo=None)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO files (page_id, title, first_seen_at, updated_at) "
+            "VALUES (9, 'File:Before.jpg', :now, :now)"), {"now": naive})
+        file_id = connection.scalar(text("SELECT id FROM files WHERE page_id = 9"))
+        connection.execute(text(
+            "INSERT INTO file_versions (file_id, sha1, ingested_at) VALUES (:f, :sha1, :now)"),
+            {"f": file_id, "sha1": "b" * 40, "now": naive})
+        old_id = connection.scalar(text("SELECT id FROM file_versions WHERE file_id = :f"),
+                                   {"f": file_id})
+        connection.execute(text(
+            "INSERT INTO scores (version_id, model_id, flagged, score, partial, scored_at) "
+            "VALUES (:v, :m, :t, 0.9, :f, :now)"),
+            {"v": old_id, "m": MODEL, "t": True, "f": False, "now": naive})
+    store = storage.open_store(db_url)
+    assert store.revision() == "0005"
+    before = store.latest_scores(MODEL, ["File:Before.jpg"])["File:Before.jpg"]
+    assert (before.score, before.threshold, before.vote_rule) == (0.9, None, None)  # not known
+    (vid,) = store.add_file_versions([version(1)])
+    store.record_score(vid, MODEL, dataclasses.replace(score_for(vid), threshold=0.7,
+                                                       vote_rule="any-k k=2"))
+    with engine.connect() as connection:
+        assert tuple(connection.execute(text(
+            "SELECT threshold, vote_rule FROM scores WHERE version_id = :v"), {"v": vid}).one()) \
+            == (0.7, "any-k k=2")
+    store.upsert_review_entry(old_id, page="P", state="removed", revid=5, removed_by="Patty",
+                              removed_at=datetime(2026, 11, 29, 12, tzinfo=timezone.utc))
+    (entry,) = store.review_entries("P")
+    assert (entry.removed_by, entry.removed_at) == ("Patty", datetime(2026, 11, 29, 12,
+                                                                       tzinfo=timezone.utc))
+    store.upsert_review_entry(old_id, page="P", state="listed", revid=6)   # put back
+    (entry,) = store.review_entries("P")
+    assert (entry.removed_by, entry.removed_at) == (None, None)
     store.close()
     engine.dispose()
