@@ -1,0 +1,61 @@
+"""Every cap of ``MediaLimits`` is enforced by every decoder it applies to (docs/media.md:
+"Every decoder checks them before it spends the resource"): one file per kind, each cap set
+just below what that file needs, the error kind from ``ERROR_KINDS``. A cap set just above
+must pass, so a check that fires always is caught too."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifiers.media import read_frames
+from classifiers.media.limits import ERROR_KINDS, MediaError, MediaLimits
+from tests.media.makers import encode_image, make_animation, make_video, photo
+
+W, H = 160, 120  # every sample is this size, so pixel caps are the same for all kinds
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory) -> dict[str, bytes]:
+    d: Path = tmp_path_factory.mktemp("limits")
+    video = make_video(d / "clip.webm", seconds=2, fps=10, gop=10, width=W, height=H)
+    return {"still": encode_image(photo().resize((W, H)), "PNG"),
+            "animated": make_animation("GIF", 30, size=(W, H)),
+            "video": video.read_bytes()}
+
+
+def outcome(data: bytes, limits: MediaLimits, frames: int = 8) -> str | None:
+    """The error kind decoding ends with (raised, or partial), None when it completes."""
+    try:
+        return read_frames(data, frames=frames, limits=limits).error_kind
+    except MediaError as e:
+        return e.kind
+
+
+@pytest.mark.parametrize("kind", ["still", "animated", "video"])
+def test_byte_and_pixel_caps(samples, kind):
+    data = samples[kind]
+    assert outcome(data, MediaLimits()) is None
+    assert outcome(data, MediaLimits(max_bytes=len(data) - 1)) == "too-large"
+    assert outcome(data, MediaLimits(max_bytes=len(data))) is None
+    assert outcome(data, MediaLimits(max_pixels=W * H - 1)) == "decompression-bomb"
+    assert outcome(data, MediaLimits(max_pixels=W * H)) is None
+
+
+@pytest.mark.parametrize("kind", ["animated", "video"])
+def test_decode_budgets(samples, kind):
+    data = samples[kind]
+    # 8 samples spread over the file: a budget of 3 frames (or 3 frames' pixels) cannot reach them
+    assert outcome(data, MediaLimits(max_decoded_frames=3)) == "frame-limit"
+    assert outcome(data, MediaLimits(max_decoded_pixels=3 * W * H)) == "frame-limit"
+    # enough for every frame of the file: no limit hit
+    assert outcome(data, MediaLimits(max_decoded_frames=1000, max_decoded_pixels=1000 * W * H)) is None
+
+
+@pytest.mark.parametrize("kind", ["animated", "video"])
+def test_wall_time_cap(samples, kind):
+    assert outcome(samples[kind], MediaLimits(max_seconds=1e-9)) == "timeout"
+
+
+def test_every_error_kind_named_here_is_documented():
+    assert {"too-large", "decompression-bomb", "frame-limit", "timeout"} <= set(ERROR_KINDS)
