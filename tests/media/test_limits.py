@@ -57,5 +57,43 @@ def test_wall_time_cap(samples, kind):
     assert outcome(samples[kind], MediaLimits(max_seconds=1e-9)) == "timeout"
 
 
-def test_every_error_kind_named_here_is_documented():
-    assert {"too-large", "decompression-bomb", "frame-limit", "timeout"} <= set(ERROR_KINDS)
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "media.md"
+UNITS = {"MiB": 2**20, "M": 10**6, "s": 1, "": 1}
+
+
+def doc_table(heading: str) -> dict[str, str]:
+    """First two columns of the table under ``heading`` in docs/media.md, backticks dropped."""
+    text = DOCS.read_text().split(heading, 1)[1]
+    rows = {}
+    for line in text.splitlines()[1:]:
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells[1]
+        elif rows and not line.startswith("|"):
+            break
+    return rows
+
+
+def test_defaults_are_the_documented_ones():
+    """docs/media.md "Limits": the caps' defaults are a promise (e.g. "at most 1,000 frames by
+    default"); each is read from the table and compared with ``MediaLimits()``."""
+    documented = doc_table("## Limits (`MediaLimits`, per file)")
+    limits = MediaLimits()
+    assert len(documented) == 5
+    for name, text in documented.items():
+        number, _, unit = text.replace(",", "").partition(" ")
+        assert getattr(limits, name) == float(number) * UNITS[unit], name
+
+
+def test_every_cap_accepts_one_and_refuses_zero():
+    for name in ("max_bytes", "max_pixels", "max_decoded_frames", "max_decoded_pixels"):
+        assert getattr(MediaLimits(**{name: 1}), name) == 1
+        with pytest.raises(ValueError, match=name):
+            MediaLimits(**{name: 0})
+    assert MediaLimits(max_seconds=1e-9).max_seconds == 1e-9
+    with pytest.raises(ValueError, match="max_seconds"):
+        MediaLimits(max_seconds=0)
+
+
+def test_error_kinds_are_the_documented_ones():
+    assert set(ERROR_KINDS) == set(doc_table("## Error kinds (`classifiers.media.ERROR_KINDS`)"))
