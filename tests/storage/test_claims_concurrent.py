@@ -97,3 +97,25 @@ def test_rows_another_worker_is_claiming_are_skipped_not_waited_for(db_url):
             assert not {p.version_id for p in held} & {p.version_id for p in got}
             b.rollback()
             a.rollback()
+
+
+@pytest.mark.parametrize("name, is_mariadb, version, expected", [
+    ("postgresql", False, (9, 5), True),
+    ("mysql", True, (10, 6, 0), True),      # MariaDB 10.6: "SKIP LOCKED" added (MariaDB KB, SELECT)
+    ("mysql", True, (10, 5, 99), False),
+    ("mariadb", True, (10, 6), True),       # SQLAlchemy's mariadb:// dialect name
+    ("mysql", False, (8, 0, 1), True),      # MySQL 8.0.1: NOWAIT and SKIP LOCKED (MySQL 8.0 release notes)
+    ("mysql", False, (8, 0, 0), False),
+    ("mysql", False, None, False),          # version unknown: never assume it
+    ("sqlite", False, (3, 45), False),
+])
+def test_skip_locked_only_where_the_server_has_it(name, is_mariadb, version, expected):
+    """The version rule of :func:`storage.claims.supports_skip_locked`, for servers this test run
+    does not have (MySQL, MariaDB < 10.6): a dialect as SQLAlchemy describes it."""
+    from types import SimpleNamespace
+
+    from storage.claims import supports_skip_locked
+
+    dialect = SimpleNamespace(name=name, server_version_info=version, is_mariadb=is_mariadb)
+    session = SimpleNamespace(get_bind=lambda: SimpleNamespace(dialect=dialect))
+    assert supports_skip_locked(session) is expected
