@@ -58,3 +58,18 @@ def test_a_pass_failing_between_finding_and_storing_versions_loses_no_upload(
     assert {"File:" + t for t in TITLES} <= stored_titles(store)
     assert store.status(scoring.model_id).pending == len(TITLES)
     assert store.get_cursor("uploadlog") is not None
+
+
+def test_a_second_pass_reads_the_overlap_again_and_counts_it_as_duplicates(wiki, site, store, settings,
+                                                                          media_dir):
+    """The report the run prints: the overlap window is read again (``entries``) and dropped by
+    log id (``duplicates``), nothing added twice (bot/sources.py, UploadLog)."""
+    alice = wiki.user("Alice")
+    for file, title in zip(("astronaut.jpg", "coffee.jpg"), TITLES):
+        alice.upload(media_dir / file, title)
+    bot = Bot(settings, site=site, store=store)
+    first = bot.ingest_uploads()
+    assert (first.entries, first.added, first.duplicates) == (2, 2, 0)
+    again = bot.ingest_uploads()  # both uploads lie within overlap_seconds of the cursor
+    assert (again.entries, again.added, again.duplicates) == (2, 0, 2)
+    assert again.format() == "uploadlog: entries=2, duplicates=2"
