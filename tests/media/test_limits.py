@@ -97,3 +97,36 @@ def test_every_cap_accepts_one_and_refuses_zero():
 
 def test_error_kinds_are_the_documented_ones():
     assert set(ERROR_KINDS) == set(doc_table("## Error kinds (`classifiers.media.ERROR_KINDS`)"))
+
+
+def test_the_decode_budget_counts_frames_and_pixels_up_to_the_cap_inclusive():
+    from classifiers.media.limits import Deadline
+
+    budget = Deadline(MediaLimits(max_decoded_frames=3, max_decoded_pixels=300))
+    assert (budget.frames, budget.pixels) == (0, 0)
+    assert budget.affords(3, 300) and not budget.affords(4, 300) and not budget.affords(3, 301)
+    budget.spend(100)            # one frame by default
+    budget.spend(100, frames=1)
+    assert (budget.frames, budget.pixels) == (2, 200)
+    assert budget.affords(1, 100)
+    assert not budget.affords(2, 100) and not budget.affords(1, 101)
+
+
+def test_wall_time_runs_out_exactly_at_max_seconds(monkeypatch):
+    """A hand-moved clock: the deadline is expired at ``max_seconds``, not a moment before."""
+    from classifiers.media import limits as module
+
+    now = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    deadline = module.Deadline(MediaLimits(max_seconds=2.0))
+    now[0] += 1.5
+    assert not deadline.expired() and deadline.remaining == 0.5
+    now[0] += 0.5
+    assert deadline.expired()
+
+
+def test_a_result_with_an_error_kind_is_partial():
+    from classifiers.media.limits import DecodedMedia
+
+    assert not DecodedMedia("still").partial
+    assert DecodedMedia("video", error_kind="frame-limit", error_message="budget").partial
