@@ -125,8 +125,21 @@ def test_wall_time_runs_out_exactly_at_max_seconds(monkeypatch):
     assert deadline.expired()
 
 
-def test_a_result_with_an_error_kind_is_partial():
-    from classifiers.media.limits import DecodedMedia
+def test_results_and_errors_have_their_documented_shape():
+    import dataclasses
 
-    assert not DecodedMedia("still").partial
+    from PIL import Image
+
+    from classifiers.media.limits import DecodedMedia, Frame
+
+    empty = DecodedMedia("still")
+    assert (empty.frames, empty.error_kind, empty.error_message, empty.duration) == ([], None, None, None)
+    assert not empty.partial
     assert DecodedMedia("video", error_kind="frame-limit", error_message="budget").partial
+    assert Frame(Image.new("RGB", (1, 1)), 0).time is None
+    error = MediaError("too-large", "2 bytes exceed max_bytes 1")
+    assert str(error) == "too-large: 2 bytes exceed max_bytes 1" and error.kind == "too-large"
+    for value, field in ((MediaLimits(), "max_bytes"), (empty, "media_type"),
+                         (Frame(Image.new("RGB", (1, 1)), 0), "index")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(value, field, None)
