@@ -73,3 +73,18 @@ def test_a_second_pass_reads_the_overlap_again_and_counts_it_as_duplicates(wiki,
     again = bot.ingest_uploads()  # both uploads lie within overlap_seconds of the cursor
     assert (again.entries, again.added, again.duplicates) == (2, 0, 2)
     assert again.format() == "uploadlog: entries=2, duplicates=2"
+
+
+def test_max_files_per_run_stops_the_pass_and_the_next_one_goes_on(wiki, site, store, settings, media_dir):
+    """``max_files_per_run``: a pass stops after that many new versions (``done`` False) with its
+    cursor after them, and the next pass takes the rest, nothing twice (bot/sources.py)."""
+    alice = wiki.user("Alice")
+    for file, title in zip(("astronaut.jpg", "coffee.jpg", "chelsea.jpg"), TITLES):
+        alice.upload(media_dir / file, title)
+    bot = Bot(settings.replace(max_files_per_run=2), site=site, store=store)
+    first = bot.ingest_uploads()
+    assert (first.added, first.done) == (2, False)
+    assert len(stored_titles(store)) == 2
+    second = bot.ingest_uploads()
+    assert (second.added, second.done) == (1, True)
+    assert stored_titles(store) == {f"File:{t}" for t in TITLES}
