@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import time
+import sys
 
 import pytest
 
@@ -38,48 +38,68 @@ def run_bot(env, *args, timeout=240) -> subprocess.CompletedProcess:
     return subprocess.run(bot_command(*args), env=env, capture_output=True, text=True, timeout=timeout)
 
 
+#: ``python -m bot`` with one injected fault: after the first score is committed the bot says so on
+#: stdout and every later score waits forever, so the test kills it at a known point (no polling).
+KILL_POINT = "kill point: one score committed"
+_STOP_AFTER_FIRST_SCORE = f"""
+import runpy, sys, threading
+from storage.store import Store
+committed, never = [], threading.Event()
+original = Store.record_scores
+def record_scores(self, batch, **kw):
+    if committed:
+        never.wait()
+    out = original(self, batch, **kw)
+    committed.append(out)
+    print({KILL_POINT!r}, flush=True)
+    never.wait()
+    return out
+Store.record_scores = record_scores
+sys.argv = ["bot", *sys.argv[1:]]
+runpy.run_module("bot", run_name="__main__", alter_sys=True)
+"""
+
+
 def test_sigkill_mid_run_then_rerun_scores_everything_once(wiki, bot_env, tmp_path):
     titles = upload_distinct_photos(wiki, tmp_path, 12)
     data = tmp_path / "data"
     args = ("run", "--data-dir", str(data), "--batch-size", "2", "--download-concurrency", "1",
             "--lookback-hours", "1", "--no-review")
-    proc = subprocess.Popen(bot_command(*args), env=bot_env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-    store = None
+    proc = subprocess.Popen([sys.executable, "-c", _STOP_AFTER_FIRST_SCORE, *args], env=bot_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            if (data / "bot.sqlite3").exists():
-                store = store or storage.open_store(None, data_dir=data)
-                status = store.status()
-                if status.scored >= 1:
-                    break
-            time.sleep(0.05)
-        assert proc.poll() is None, f"the run ended before it could be killed:\n{proc.stdout.read()}"
+        output = []
+        for line in proc.stdout:  # a blocking read; EOF if the bot ends first
+            output.append(line)
+            if line.strip() == KILL_POINT:
+                break
+        assert proc.poll() is None, "the run ended before it could be killed:\n" + "".join(output)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        before = store.status()
-        cursor_before = store.get_cursor("uploadlog")
-        assert 1 <= before.scored < len(titles), "killed too late to test anything"
+        with storage.open_store(None, data_dir=data) as store:
+            before = store.status()
+            cursor_before = store.get_cursor("uploadlog")
+        assert before.scored == 1 and before.versions == len(titles)
 
         again = run_bot(bot_env, *args)
         assert again.returncode == 0, again.stdout + again.stderr
         match = re.search(r"scored (\d+) \(", again.stdout)
         assert match, again.stdout
-        after = store.status()
+        with storage.open_store(None, data_dir=data) as store:
+            after = store.status()
+            cursor_after = store.get_cursor("uploadlog")
         # Every upload scored, none twice: the second run scored exactly what was missing.
         assert after.versions == len(titles)
         assert after.scored == len(titles) and after.pending == 0
-        assert int(match.group(1)) == len(titles) - before.scored
-        cursor_after = store.get_cursor("uploadlog")
+        assert int(match.group(1)) == len(titles) - 1
         assert (cursor_after["timestamp"], cursor_after["logid"]) >= (cursor_before["timestamp"],
                                                                       cursor_before["logid"])
         assert not (data / "run.lock.leases").exists()
     finally:
         if proc.poll() is None:
             proc.kill()
-        if store is not None:
-            store.close()
+            proc.wait()
+        proc.stdout.close()
 
 
 def test_lock_prevents_overlapping_runs(wiki, bot_env, tmp_path):
@@ -192,19 +212,23 @@ def test_serve_scores_on_schedule_and_stops_on_sigterm(wiki, bot_env, tmp_path):
     proc = subprocess.Popen(bot_command("serve", "--config", str(config), "--data-dir", str(data)),
                             env=bot_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 90
-        scored = 0
-        while time.monotonic() < deadline and proc.poll() is None and scored < 2:
-            if (data / "bot.sqlite3").exists():
-                with storage.open_store(None, data_dir=data) as store:
-                    scored = store.status().scored
-            time.sleep(0.2)
-        assert scored == 2, proc.stdout.read() if proc.poll() is not None else "not scored in time"
+        # the scheduler logs each task's outcome ("poll: ... | scored N (...)"): a blocking read
+        output, scored = [], 0
+        for line in proc.stdout:  # EOF if serve ends on its own
+            output.append(line)
+            scored += sum(int(n) for n in re.findall(r"scored (\d+) \(", line))
+            if scored >= 2:
+                break
+        assert scored == 2 and proc.poll() is None, "".join(output)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0, proc.stdout.read()
+        rest, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, "".join(output) + rest
+        with storage.open_store(None, data_dir=data) as store:
+            assert store.status().scored == 2
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
     with RunLock(data):  # released on exit
         pass
 

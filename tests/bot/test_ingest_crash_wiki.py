@@ -58,3 +58,33 @@ def test_a_pass_failing_between_finding_and_storing_versions_loses_no_upload(
     assert {"File:" + t for t in TITLES} <= stored_titles(store)
     assert store.status(scoring.model_id).pending == len(TITLES)
     assert store.get_cursor("uploadlog") is not None
+
+
+def test_a_second_pass_reads_the_overlap_again_and_counts_it_as_duplicates(wiki, site, store, settings,
+                                                                          media_dir):
+    """The report the run prints: the overlap window is read again (``entries``) and dropped by
+    log id (``duplicates``), nothing added twice (bot/sources.py, UploadLog)."""
+    alice = wiki.user("Alice")
+    for file, title in zip(("astronaut.jpg", "coffee.jpg"), TITLES):
+        alice.upload(media_dir / file, title)
+    bot = Bot(settings, site=site, store=store)
+    first = bot.ingest_uploads()
+    assert (first.entries, first.added, first.duplicates) == (2, 2, 0)
+    again = bot.ingest_uploads()  # both uploads lie within overlap_seconds of the cursor
+    assert (again.entries, again.added, again.duplicates) == (2, 0, 2)
+    assert again.format() == "uploadlog: entries=2, duplicates=2"
+
+
+def test_max_files_per_run_stops_the_pass_and_the_next_one_goes_on(wiki, site, store, settings, media_dir):
+    """``max_files_per_run``: a pass stops after that many new versions (``done`` False) with its
+    cursor after them, and the next pass takes the rest, nothing twice (bot/sources.py)."""
+    alice = wiki.user("Alice")
+    for file, title in zip(("astronaut.jpg", "coffee.jpg", "chelsea.jpg"), TITLES):
+        alice.upload(media_dir / file, title)
+    bot = Bot(settings.replace(max_files_per_run=2), site=site, store=store)
+    first = bot.ingest_uploads()
+    assert (first.added, first.done) == (2, False)
+    assert len(stored_titles(store)) == 2
+    second = bot.ingest_uploads()
+    assert (second.added, second.done) == (1, True)
+    assert stored_titles(store) == {f"File:{t}" for t in TITLES}

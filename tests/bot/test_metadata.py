@@ -1,27 +1,13 @@
-"""Batched metadata against Commons' documented API answers (what the local wiki cannot show:
-TimedMediaHandler derivatives, apihighlimits, normalized titles)."""
+"""Metadata against Commons' documented API answers, for what the local wiki cannot show
+(TimedMediaHandler derivatives) and for single imageinfo answers; batching, title
+normalisation and missing pages run on the real wiki in test_metadata_wiki.py."""
 from __future__ import annotations
 
 import copy
 
-from bot.metadata import file_versions, video_derivatives
+from bot.metadata import video_derivatives
 
 UPLOAD = "https://upload.wikimedia.org/wikipedia/commons"
-
-
-def imageinfo_page(n: int) -> dict:
-    """One page of a ``prop=imageinfo&iiurlwidth=330&formatversion=2`` answer from Commons."""
-    name = f"Example {n}.jpg"
-    return {"pageid": 1000 + n, "ns": 6, "title": f"File:{name}", "imagerepository": "local",
-            "imageinfo": [{
-                "timestamp": "2024-05-01T12:00:00Z", "user": "Uploader", "size": 2_345_678,
-                "width": 4000, "height": 3000,
-                "thumburl": f"{UPLOAD}/thumb/a/ab/Example_{n}.jpg/330px-Example_{n}.jpg",
-                "thumbwidth": 330, "thumbheight": 248,
-                "responsiveUrls": {"1.5": f"{UPLOAD}/thumb/a/ab/Example_{n}.jpg/500px-Example_{n}.jpg"},
-                "url": f"{UPLOAD}/a/ab/Example_{n}.jpg",
-                "descriptionurl": f"https://commons.wikimedia.org/wiki/File:Example_{n}.jpg",
-                "sha1": f"{n:040x}", "mime": "image/jpeg", "mediatype": "BITMAP"}]}
 
 
 VIDEOINFO = {"batchcomplete": True, "query": {"pages": [{
@@ -41,79 +27,35 @@ VIDEOINFO = {"batchcomplete": True, "query": {"pages": [{
 
 
 class RecordedCommons:
-    """A pywikibot-shaped site that answers with Commons' recorded JSON and counts requests."""
+    """A pywikibot-shaped site answering with Commons' recorded ``videoinfo`` JSON and counting
+    requests. A fake only because TimedMediaHandler is not installed on the local wiki;
+    batching, title normalisation and missing pages run on the real wiki (test_metadata_wiki.py)."""
 
-    def __init__(self, *, highlimits: bool = False, extensions=("TimedMediaHandler",)) -> None:
-        self.highlimits = highlimits
+    def __init__(self, *, extensions=("TimedMediaHandler",), highlimits: bool = False) -> None:
         self.extensions = set(extensions)
+        self.highlimits = highlimits
         self.requests: list[dict] = []
-
-    def has_right(self, right: str) -> bool:
-        return right == "apihighlimits" and self.highlimits
 
     def has_extension(self, name: str) -> bool:
         return name in self.extensions
 
+    def has_right(self, right: str) -> bool:
+        return right == "apihighlimits" and self.highlimits
+
     def simple_request(self, **params):
         self.requests.append(params)
-        site = self
 
         class Request:
             def submit(self):
-                return site.answer(params)
+                assert params.get("prop") == "videoinfo", params
+                return copy.deepcopy(VIDEOINFO)
         return Request()
-
-    def answer(self, params: dict) -> dict:
-        if params.get("prop") == "videoinfo":
-            return copy.deepcopy(VIDEOINFO)
-        titles = params["titles"].split("|")
-        pages, normalized = [], []
-        for title in titles:
-            canonical = title.replace("_", " ")
-            if canonical != title:
-                normalized.append({"fromencoded": False, "from": title, "to": canonical})
-            n = int(canonical.split()[-1].split(".")[0]) if "Example" in canonical else None
-            if n is None or n < 0:
-                pages.append({"ns": 6, "title": canonical, "missing": True, "known": False,
-                              "imagerepository": ""})
-            else:
-                pages.append(imageinfo_page(n))
-        query = {"pages": pages}
-        if normalized:
-            query["normalized"] = normalized
-        return {"batchcomplete": True, "query": query}
-
-
-def test_one_query_per_50_titles_even_with_highlimits_when_thumbnails_are_wanted():
-    titles = [f"File:Example_{n}.jpg" for n in range(120)]
-    commons = RecordedCommons()
-    versions = file_versions(commons, titles, thumb_width=330, source="test")
-    assert len(commons.requests) == 3  # 50 + 50 + 20
-    assert all(r["iiurlwidth"] == "330" and "sha1" in r["iiprop"] for r in commons.requests)
-    assert len(versions) == 120 and all(v is not None for v in versions.values())
-
-    # issue 13: MediaWiki builds at most 50 thumbnail URLs a request, apihighlimits or not
-    # (this expectation was 1 request of 120 titles before)
-    bot = RecordedCommons(highlimits=True)
-    file_versions(bot, titles, thumb_width=330)
-    assert [len(r["titles"].split("|")) for r in bot.requests] == [50, 50, 20]
 
 
 def test_videoinfo_without_thumbnails_takes_500_titles_with_highlimits():
     bot = RecordedCommons(highlimits=True)
     video_derivatives(bot, [f"File:Clip {n}.webm" for n in range(120)])
     assert len(bot.requests) == 1
-
-
-def test_versions_carry_what_storage_needs():
-    commons = RecordedCommons()
-    versions = file_versions(commons, ["File:Example_7.jpg", "File:Missing.jpg"], thumb_width=330,
-                             log_ids={"File:Example_7.jpg": 99})
-    v = versions["File:Example_7.jpg"]  # found through the API's title normalization
-    assert v.title == "File:Example 7.jpg" and v.page_id == 1007 and v.log_id == 99
-    assert v.thumb_url.endswith("/330px-Example_7.jpg") and v.media_type == "bitmap"
-    assert v.sha1 == f"{7:040x}" and v.uploaded_at.year == 2024
-    assert versions["File:Missing.jpg"] is None
 
 
 def test_smallest_ready_webm_transcode_first():

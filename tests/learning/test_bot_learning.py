@@ -139,3 +139,22 @@ def test_export_untrusted_flag_decides_on_an_untrusted_verdict_with_a_thumbnail(
     assert "exported 41 files (15 nsfw, 26 sfw)" in capsys.readouterr().out
     (row,) = [r for r in with_flag if r["title"] == "File:Upload 42.png"]
     assert row["label"] == "nsfw" and row["version_id"] == untrusted.version_id
+
+
+def test_train_command_passes_every_training_option_on(bot_data, trained, tmp_path, capsys):
+    """``bot train --epochs/--lr/--balance/--patience`` reach the run: its ``state.pt`` holds the
+    config it trained with, and the optimizer's schedule shows the learning rate and epoch count
+    (CosineAnnealingLR: ``base_lrs``, ``T_max``). Values differ from every default."""
+    import torch
+
+    result, _ = trained
+    out = tmp_path / "options"
+    assert bot_main(["--data-dir", str(bot_data.data_dir), "--model", str(result.checkpoint), "train",
+                     "--out", str(out), "--epochs", "2", "--lr", "3e-4", "--balance", "loss",
+                     "--patience", "7", "--workers", "0", "--no-progress"]) == 0
+    state = torch.load(out / "state.pt", map_location="cpu", weights_only=False)
+    config = state["config"]
+    assert (config["epochs"], config["lr"], config["balance"], config["patience"]) == (2, 3e-4, "loss", 7)
+    assert state["epoch"] == 2 and [h["epoch"] for h in state["history"]] == [1, 2]
+    assert state["scheduler"]["base_lrs"] == pytest.approx([3e-4] * len(state["scheduler"]["base_lrs"]))
+    assert state["scheduler"]["T_max"] == 2

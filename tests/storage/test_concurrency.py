@@ -40,11 +40,17 @@ def test_sigkill_mid_write_loses_and_duplicates_nothing(db_url):
     # two kills on SQLite, the embedded default; one on each server keeps the budget
     for _ in range(2 if db_url.startswith("sqlite") else 1):
         writer = workload("ingest", db_url, "--batches", str(batches), "--batch-size", str(size))
-        # let it get going, then kill it at a random moment inside its write loop
-        first = writer.stdout.readline()
-        if not first:  # finished (or failed) before we could kill it
+        # kill it inside its write loop: after the n-th batch (n from the seeded rng) says its
+        # versions are committed (a blocking read), then within ~10 ms, one or two transactions
+        # of the 17+ left (scores of batch n, versions and cursor of batch n+1): the kill lands
+        # mid-run under any load, at a seeded, varying point of the loop
+        for _ in range(rng.randint(1, 3)):
+            line = writer.stdout.readline()
+            while line and not line.startswith("ingested "):
+                line = writer.stdout.readline()
+        if not line:  # finished (or failed) before we could kill it
             break
-        time.sleep(rng.uniform(0.0, 0.25))
+        time.sleep(rng.uniform(0.0, 0.01))  # jitter of the kill point, not synchronisation
         writer.send_signal(signal.SIGKILL)
         writer.communicate(timeout=60)
         kills += writer.returncode == -signal.SIGKILL
