@@ -16,11 +16,12 @@ from pathlib import Path
 
 from .config import Settings
 from .downloads import Downloader
-from .pipeline import (LeaseJournal, ScoreReport, ScoringModel, ThumbnailKeeper, VersionScorer, build_scoring,
-                       worker_name)
+from .lock import LeaseJournal
+from .pipeline import ScoreReport, ScoringModel, VersionScorer, build_scoring, worker_name
 from .safety import Halted, check, raise_if_blocked
 from .site import WikiUnavailable, open_site, user_agent
 from .sources import CategoryBackfill, ExplicitTitles, IngestReport, UploadLog
+from .thumbnails import ThumbnailKeeper
 
 __all__ = ["Bot", "PassReport"]
 

@@ -44,7 +44,7 @@ class ExportedSet:
 
 
 def kept_thumbnail(thumbs: Path, version_id: int) -> Path | None:
-    """The thumbnail :class:`bot.pipeline.ThumbnailKeeper` kept for a version (``<id>-<sha1>.<ext>``)."""
+    """The thumbnail :class:`bot.thumbnails.ThumbnailKeeper` kept for a version (``<id>-<sha1>.<ext>``)."""
     if not thumbs.is_dir():
         return None
     for path in sorted(thumbs.glob(f"{version_id}-*")):

@@ -25,16 +25,17 @@ from .config import Settings
 from .downloads import Download, Downloader, DownloadError
 from .exit_codes import DISK_ERRNOS
 from .locations import FILE_GONE, VERSION_GONE, Locator
+from .lock import LeaseJournal
 from .matching import Matcher
 from .memory import release_free_memory
 from .metadata import is_non_visual, video_derivatives
+from .thumbnails import ThumbnailKeeper
 from .video_frames import fetch_seek_frames, seek_thumbnails, seek_times, wait_seconds, waited
 
 if TYPE_CHECKING:
     from classifiers import ScoringPipeline
 
-__all__ = ["ScoreReport", "VersionScorer", "ScoringModel", "build_scoring", "to_score_record", "ThumbnailKeeper",
-           "LeaseJournal", "worker_name"]
+__all__ = ["ScoreReport", "VersionScorer", "ScoringModel", "build_scoring", "to_score_record", "worker_name"]
 
 log = logging.getLogger(__name__)
 
@@ -119,92 +120,6 @@ def to_score_record(result, voting=None) -> ScoreIn:
         signatures=tuple(SignatureIn(s.index, s.pdq, s.pdq_quality,
                                      None if s.embedding is None else s.embedding.tobytes())
                          for s in result.signatures))
-
-
-class ThumbnailKeeper:
-    """Keeps the downloaded thumbnails of flagged files in ``directory`` for evaluation and training;
-    the oldest go when there are more than ``max_files``."""
-
-    def __init__(self, directory: str | os.PathLike, *, max_files: int = 10_000) -> None:
-        self.dir = Path(directory)
-        self.max_files = max_files
-        self._count: int | None = None
-
-    def keep(self, version, data: bytes) -> Path:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        if self._count is None:
-            self._count = sum(1 for _ in os.scandir(self.dir))
-        suffix = Path(version.thumb_url or version.url or "").suffix[:6] or ".bin"
-        path = self.dir / f"{version.version_id}-{version.sha1[:12]}{suffix}"
-        if not path.exists():
-            tmp = path.with_suffix(path.suffix + ".tmp")
-            tmp.write_bytes(data)
-            tmp.replace(path)
-            self._count += 1
-        if self._count > self.max_files:
-            self._prune()
-        return path
-
-    def remove(self, version_ids) -> int:
-        """Delete what was kept of these versions (their file was deleted or suppressed)."""
-        if not self.dir.is_dir():
-            return 0
-        wanted = {str(v) for v in version_ids}
-        removed = 0
-        for entry in os.scandir(self.dir):
-            if entry.name.split("-", 1)[0] in wanted:
-                os.unlink(entry.path)
-                removed += 1
-        self._count = None
-        return removed
-
-    def _prune(self) -> None:
-        entries = sorted(os.scandir(self.dir), key=lambda e: e.stat().st_mtime)
-        for entry in entries[:max(0, len(entries) - int(self.max_files * 0.9))]:
-            os.unlink(entry.path)
-        self._count = sum(1 for _ in os.scandir(self.dir))
-
-
-class LeaseJournal:
-    """The version ids a locked process has claimed, so that its successor can give them back.
-
-    Leases of a killed worker come back by themselves when they expire; but a
-    ``run`` holds the run lock, so when the next ``run`` gets the lock the
-    previous one is certainly dead and its leases can be released at once
-    (nothing waits ``lease_seconds``). One JSON line per claimed batch.
-    """
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-
-    def record(self, worker: str, model_id: str, version_ids) -> None:
-        import json
-
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as f:
-            f.write(json.dumps({"worker": worker, "model": model_id, "ids": list(version_ids)}) + "\n")
-            f.flush()  # SIGKILL keeps what the OS has; a power cut only makes us wait for the lease
-
-    def recover(self, store) -> int:
-        """Release what a dead predecessor claimed; returns how many leases were given back."""
-        import json
-
-        if not self.path.exists():
-            return 0
-        released = 0
-        for line in self.path.read_text().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue  # a line cut short by the kill
-            released += store.release(entry["ids"], entry["model"], worker=entry["worker"])
-        self.clear()
-        if released:
-            log.info("released %d leases of a previous, interrupted run", released)
-        return released
-
-    def clear(self) -> None:
-        self.path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 #: storage cursor listing the model ids that scored in shadow mode (never listed)
 SHADOW_MODELS_CURSOR = "shadow-models"
-#: ``<version id>-<12 hex of sha1>.<ext>``, as bot.pipeline.ThumbnailKeeper names them
+#: ``<version id>-<12 hex of sha1>.<ext>``, as bot.thumbnails.ThumbnailKeeper names them
 _KEPT = re.compile(r"^(\d+)-[0-9a-f]{12}\.\w+$")
 #: files scored between two stores of their scores
 CHUNK = 64

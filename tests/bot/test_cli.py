@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from bot import cli
-from bot.pipeline import LeaseJournal, ThumbnailKeeper
+from bot.lock import LeaseJournal
+from bot.thumbnails import ThumbnailKeeper
 from storage.records import PendingVersion
 
 

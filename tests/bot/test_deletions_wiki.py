@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.logs import DeletionLog
-from bot.pipeline import ThumbnailKeeper
+from bot.thumbnails import ThumbnailKeeper
 from bot.review import publish_review
 from bot.review.page import ReviewPage
 from bot.sources import UploadLog

@@ -10,7 +10,8 @@ import re
 
 import storage
 from bot import cli
-from bot.pipeline import ThumbnailKeeper, VersionScorer
+from bot.pipeline import VersionScorer
+from bot.thumbnails import ThumbnailKeeper
 from storage.records import FileVersionIn
 
 from .test_downloads import JPEG, downloader, host  # noqa: F401 (host is a fixture)

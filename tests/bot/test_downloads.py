@@ -10,7 +10,8 @@ import pytest
 import storage
 from bot.downloads import Downloader, DownloadError
 from bot.metadata import Derivative
-from bot.pipeline import ThumbnailKeeper, VersionScorer
+from bot.pipeline import VersionScorer
+from bot.thumbnails import ThumbnailKeeper
 from storage.records import FileVersionIn, PendingVersion
 
 from .conftest import jpeg_bytes, photo

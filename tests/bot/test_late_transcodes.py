@@ -15,7 +15,8 @@ from pathlib import Path
 from PIL import Image
 
 from bot.downloads import Download
-from bot.pipeline import ThumbnailKeeper, VersionScorer
+from bot.pipeline import VersionScorer
+from bot.thumbnails import ThumbnailKeeper
 from storage import FileVersionIn
 
 from .conftest import webm_video
