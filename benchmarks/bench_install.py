@@ -70,7 +70,7 @@ def best_wall(command: list[str], env: dict[str, str], repeats: int = 5) -> floa
 
 def bot_run_rss(python: Path, env: dict[str, str], root: Path, photos: int) -> float:
     """Peak RSS of one ``bot run`` from a cold cache against a fresh local wiki with real photos."""
-    from bot.demo import photo
+    from bot.localwiki.demo import photo
     from bot.localwiki import LocalWiki, free_port
 
     wiki = LocalWiki.create(root / "wiki", port=free_port())
@@ -93,7 +93,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=4, help="photos uploaded for bot run (default: 4)")
     args = parser.parse_args()
-    from bot.demo import photo
+    from bot.localwiki.demo import photo
 
     with tempfile.TemporaryDirectory(prefix="bench-install-") as tmp:
         root = Path(tmp)
