@@ -68,40 +68,31 @@ class ScoringMixin:
 
     def release(self, version_ids: Iterable[int], model_id: str, *, worker: str) -> int:
         """Give leased versions back unscored (a worker shutting down cleanly)."""
-        ids = list(version_ids)
-        now = utcnow()
-
-        def work(session: Session) -> int:
-            released = 0
-            for chunk in chunks(ids):
-                released += session.execute(
-                    update(ScoreTask).where(ScoreTask.model_id == model_id,
-                                            ScoreTask.version_id.in_(chunk),
-                                            ScoreTask.worker == worker,
-                                            ScoreTask.state == "pending")
-                    .values(worker=None, available_at=now, updated_at=now)).rowcount
-            return released
-
-        return self._run(work)
+        return self._give_back(version_ids, model_id, worker=worker)
 
     def defer(self, version_ids: Iterable[int], model_id: str, *, worker: str) -> int:
         """Give leased versions back unscored and uncounted: this claim was no try (the media host
         asked the bot to stay away for the rest of the run), so it neither costs an attempt nor
         brings the version nearer to being given up as ``abandoned``."""
+        return self._give_back(version_ids, model_id, worker=worker,
+                               claims=case((ScoreTask.claims > 0, ScoreTask.claims - 1), else_=0))
+
+    def _give_back(self, version_ids: Iterable[int], model_id: str, *, worker: str, **values) -> int:
+        """End ``worker``'s leases on these versions (pending ones only); ``values`` also set.
+        :returns: how many leases ended"""
         ids = list(version_ids)
         now = utcnow()
 
         def work(session: Session) -> int:
-            deferred = 0
+            ended = 0
             for chunk in chunks(ids):
-                deferred += session.execute(
+                ended += session.execute(
                     update(ScoreTask).where(ScoreTask.model_id == model_id,
                                             ScoreTask.version_id.in_(chunk),
                                             ScoreTask.worker == worker,
                                             ScoreTask.state == "pending")
-                    .values(worker=None, available_at=now, updated_at=now,
-                            claims=case((ScoreTask.claims > 0, ScoreTask.claims - 1), else_=0))).rowcount
-            return deferred
+                    .values(worker=None, available_at=now, updated_at=now, **values)).rowcount
+            return ended
 
         return self._run(work)
 
