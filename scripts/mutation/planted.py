@@ -85,8 +85,15 @@ PLANTED: list[Bug] = [
         ("tests/review/test_listing.py",)),
     Bug("trust-retire-on-untrusted", "only a trusted verdict retires a card",
         "storage/review.py",
-        "verdict = verdict.where(Verdict.trusted.is_(True))", "pass",
+        "verdict = verdict.where(Verdict.trusted.is_(True))\n            ids = list(session.scalars(",
+        "pass\n            ids = list(session.scalars(",
         ("tests/review/test_trust.py", "tests/review/test_wiki.py", "tests/storage")),
+
+    Bug("trust-untrusted-answer-unlists", "an untrusted verdict never takes a file off the list",
+        "storage/review.py",
+        "if trusted_verdicts_only:\n                verdict = verdict.where(Verdict.trusted.is_(True))",
+        "if trusted_verdicts_only:\n                pass",
+        ("tests/review", "tests/storage")),
 
     # --- archiving -----------------------------------------------------------------------------
     Bug("archive-never-rolls-over", "an archive subpage holds at most review_max_entries",

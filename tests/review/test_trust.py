@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.review import harvest_verdicts, publish_review
+from bot.review.harvester import same_user
 from bot.review.page import ReviewPage
 
 from .conftest import MODEL, add_flagged
@@ -42,6 +43,31 @@ def test_answer_restored_by_an_undo_keeps_its_author(site, store, settings, wiki
     assert report.reverts == [latest_revid(sam, title)]
     assert verdicts_by(store) == {(vid, "Alice"): ("sfw", False)}
     assert states(store, title)[vid] == "listed"
+
+
+def test_an_undo_that_brings_back_an_older_answer_credits_nobody(site, store, settings, wiki):
+    """Alice answers `sfw` on her own upload, Patty corrects it to `nsfw`, Sam undoes Patty's
+    edit: the `sfw` back on the page is Alice's words, not a trusted verdict by Sam."""
+    (vid,) = add_flagged(store, [("File:A.jpg", 0.99)])     # uploaded by Alice
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    alice, patty, sam = wiki.user("Alice"), wiki.user("Patty"), wiki.user("Sam")
+    alice.edit(title, set_verdict(alice.page_text(title), vid, "sfw"))
+    patty.edit(title, set_verdict(patty.page_text(title), vid, "nsfw"))
+    sam.api("POST", action="edit", title=title, undo=latest_revid(sam, title), token=sam.token())
+    report = harvest_verdicts(site, store, settings)
+    assert report.reverts == [latest_revid(sam, title)]
+    assert verdicts_by(store) == {(vid, "Alice"): ("sfw", False), (vid, "Patty"): ("nsfw", True)}
+    assert [(v.version_id, v.label) for v in store.labelled_versions()] == [(vid, "nsfw")]
+
+
+def test_user_names_are_compared_as_mediawiki_does():
+    """Underscores are spaces and the first letter is capital (MediaWiki's title rules for
+    the User namespace, $wgCapitalLinks); the rest is case-sensitive."""
+    assert same_user("Patty_Smith", "Patty Smith") and same_user("patty Smith", "Patty Smith")
+    assert same_user("Patty  Smith", "Patty Smith")
+    assert not same_user("Patty smith", "Patty Smith")
+    assert not same_user(None, None) and not same_user("", "") and not same_user("Patty", None)
 
 
 def test_answer_copied_back_by_hand_credits_nobody(site, store, settings, wiki):
