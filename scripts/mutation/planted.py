@@ -87,13 +87,13 @@ PLANTED: list[Bug] = [
         "storage/review.py",
         "verdict = verdict.where(Verdict.trusted.is_(True))\n            ids = list(session.scalars(",
         "pass\n            ids = list(session.scalars(",
-        ("tests/review/test_trust.py", "tests/review/test_wiki.py", "tests/storage")),
+        ("tests/review/test_listing.py::test_an_untrusted_answer_neither_retires_nor_unlists_a_card",)),
 
     Bug("trust-untrusted-answer-unlists", "an untrusted verdict never takes a file off the list",
         "storage/review.py",
         "if trusted_verdicts_only:\n                verdict = verdict.where(Verdict.trusted.is_(True))",
         "if trusted_verdicts_only:\n                pass",
-        ("tests/review", "tests/storage")),
+        ("tests/review/test_listing.py::test_an_untrusted_answer_neither_retires_nor_unlists_a_card",)),
 
     # --- archiving -----------------------------------------------------------------------------
     Bug("archive-never-rolls-over", "an archive subpage holds at most review_max_entries",

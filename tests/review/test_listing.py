@@ -9,7 +9,7 @@ from bot.review import harvest_verdicts, publish_review
 from bot.review.page import ReviewPage
 
 from .conftest import MODEL, add_flagged
-from .test_wiki import entry_ids, states
+from .test_wiki import entry_ids, set_verdict, states
 
 pytestmark = pytest.mark.wiki
 
@@ -139,6 +139,28 @@ def test_lowering_the_limit_retires_no_open_card(site, store, settings, wiki):
     publish_review(site, store, unpinned, model_id=MODEL)
     assert sorted(entry_ids(owner.page_text(title))) == sorted(ids)   # they came back
     assert set(states(store, title).values()) == {"listed"}
+
+
+def test_an_untrusted_answer_neither_retires_nor_unlists_a_card(site, store, settings, wiki):
+    """An IP's and an autopatrolled user's answers are stored, but the cards stay open: they do
+    not retire (whatever the retention) and a card sent back to the queue comes back."""
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.95)])
+    publish_review(site, store, settings, model_id=MODEL)
+    owner, ip, auto, title = wiki.user("NsfwBot"), wiki.anonymous(), wiki.user("Auto"), settings.review_page
+    ip.edit(title, set_verdict(ip.page_text(title), ids[0], "sfw"))
+    auto.edit(title, set_verdict(auto.page_text(title), ids[1], "sfw"))
+    report = harvest_verdicts(site, store, settings.replace(reviewed_retention_hours=0.0))
+    assert len(report.untrusted) == 2 and report.retired == 0
+    assert states(store, title) == {ids[0]: "listed", ids[1]: "listed"}
+
+    unpinned = dataclasses.replace(settings, explicit=settings.explicit - {"review_max_entries"})
+    owner.edit(settings.config_page, '<pre>{"review_max_entries": 1}</pre>')
+    assert publish_review(site, store, unpinned, model_id=MODEL).queued == 1
+    assert states(store, title)[ids[1]] == "queued"
+    owner.edit(settings.config_page, '<pre>{"review_max_entries": 5}</pre>')
+    publish_review(site, store, unpinned, model_id=MODEL)
+    assert sorted(entry_ids(owner.page_text(title))) == sorted(ids)
+    assert states(store, title) == {ids[0]: "listed", ids[1]: "listed"}
 
 
 def test_an_explicit_local_value_equal_to_the_default_wins(site, store, settings, wiki):
