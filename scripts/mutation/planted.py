@@ -160,7 +160,8 @@ PLANTED: list[Bug] = [
         "bot/metadata.py",
         "            return version_from_imageinfo(page, info=info)\n    return None",
         "            return version_from_imageinfo(page)\n    return None",
-        ("tests/bot/test_versions_wiki.py::test_overwrite_between_ingest_and_download_gets_the_stored_versions_pixels",)),
+        ("tests/bot/test_versions_wiki.py"
+         "::test_overwrite_between_ingest_and_download_gets_the_stored_versions_pixels",)),
     Bug("hidden-uploader-stored", "a hidden uploader name is never stored",
         "bot/metadata.py",
         "uploader=None if info.get(\"userhidden\") else info.get(\"user\")", "uploader=info.get(\"user\")",
@@ -168,7 +169,8 @@ PLANTED: list[Bug] = [
     Bug("cards-resorted-on-refresh", "cards never re-sorted; a human order is kept",
         "bot/review/publisher.py",
         "            if v in keep and v not in on_page:\n                review.add(data, order=report.order)",
-        "            if v in keep:\n                review.remove(v)\n                review.add(data, order=report.order)",
+        "            if v in keep:\n                review.remove(v)\n"
+        "                review.add(data, order=report.order)",
         ("tests/review/test_page.py::test_new_entries_respect_a_human_order",
          "tests/review/test_wiki.py::test_human_reorders_deletes_and_comments")),
     Bug("edit-rate-capped-by-maxthrottle", "at most max_edits_per_minute edits",
