@@ -80,6 +80,10 @@ def test_checkpoints_without_an_nsfw_label_are_refused(tmp_path):
                         pretrained_cfg=model.pretrained_cfg)
     with pytest.raises(ValueError, match="label names"):
         save_checkpoint(tmp_path / "x.safetensors", model, label_names=["nsfw"], pretrained_cfg=model.pretrained_cfg)
+    # two outputs both called nsfw: which one scores is a guess, so it is refused too
+    with pytest.raises(ValueError, match="exactly one"):
+        save_checkpoint(tmp_path / "x.safetensors", model, label_names=["nsfw", "NSFW"],
+                        pretrained_cfg=model.pretrained_cfg)
 
 
 def test_a_foreign_file_is_not_taken_for_a_checkpoint(tmp_path):

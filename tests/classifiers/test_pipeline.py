@@ -39,7 +39,9 @@ def test_one_result_per_item_and_bad_inputs_do_not_stop_the_run(onnx_classifier,
         ("coffee", coffee_jpeg),
         ("grace", photo_path("grace_hopper.jpg")),
     ]
-    results = {r.key: r for r in ScoringPipeline(onnx_classifier, decode_workers=2).score(items)}
+    listed = list(ScoringPipeline(onnx_classifier, decode_workers=2).score(items))
+    assert sorted(r.key for r in listed) == sorted(key for key, _ in items)  # each once, none twice
+    results = {r.key: r for r in listed}
     assert sorted(results) == sorted(key for key, _ in items)
     for key in ("astronaut", "coffee", "grace"):
         r = results[key]
@@ -147,7 +149,9 @@ def test_inference_errors_fail_only_the_files_of_that_batch(onnx_classifier, cof
         assert runtime.failed.wait(60), "the gif's batch was never scored"
         yield "still", coffee_jpeg
 
-    results = {r.key: r for r in ScoringPipeline(clf, frames=3).score(items())}
+    listed = list(ScoringPipeline(clf, frames=3).score(items()))
+    assert sorted(r.key for r in listed) == ["gif", "still"]  # the gif once, not once per frame
+    results = {r.key: r for r in listed}
     assert sorted(results) == ["gif", "still"]
     assert results["gif"].error_kind == "inference-error" and "out of memory" in results["gif"].error_message
     assert results["gif"].score is None and not results["gif"].ok

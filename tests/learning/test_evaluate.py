@@ -77,6 +77,38 @@ def test_compare_two_models_on_the_same_files(trained, untrained_checkpoint, hol
     assert "AUC" in capsys.readouterr().out
 
 
+def test_compare_leaves_out_of_both_models_a_file_one_of_them_failed(
+        trained, untrained_checkpoint, holdout_folder, tmp_path, monkeypatch):
+    """A file only one model could not score (an inference error, out of memory on the bigger
+    model) leaves both models' figures: the comparison stays on exactly the same files."""
+    from classifiers.learning import evaluate as evaluate_module
+
+    result, _ = trained
+    real, calls = evaluate_module.score_files, []
+
+    def first_model_fails_one_file(classifier, paths, **kwargs):
+        scores, errors = real(classifier, paths, **kwargs)
+        calls.append(classifier.model_id)
+        if len(calls) == 1:  # the first model of --compare: its failures must not be forgotten
+            scores = scores.copy()
+            scores[0] = np.nan
+            errors = {**errors, 0: "inference-error: out of memory"}
+        return scores, errors
+
+    monkeypatch.setattr(evaluate_module, "score_files", first_model_fails_one_file)
+    out = tmp_path / "report"
+    assert main(["evaluate", str(holdout_folder), "--compare", str(untrained_checkpoint),
+                 str(result.checkpoint), "--out", str(out), "--runtime", "torch-cpu",
+                 "--no-progress"]) == 0
+    assert len(calls) == 2
+    old, new = json.loads((out / "results.json").read_text())["models"]
+    assert old["files"] == new["files"] == 79
+    with open(out / "scores.csv") as fp:
+        rows = list(csv.DictReader(fp))
+    assert len(rows) == 79
+    assert all(np.isfinite(float(r[old["model"]])) and np.isfinite(float(r[new["model"]])) for r in rows)
+
+
 def test_unreadable_files_are_listed_not_fatal(trained, holdout_folder, tmp_path):
     import shutil
 

@@ -1,6 +1,7 @@
 """Fine-tuning a tiny timm model on synthetic labels (stripe orientation stands for "nsfw")."""
 from __future__ import annotations
 
+import re
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -117,6 +118,10 @@ def test_cli_fine_tunes_a_checkpoint(trained, holdout_folder, tmp_path, capsys):
     clf = load_classifier(str(out / BEST_NAME), runtime="torch-cpu")
     assert clf.label_names == ("sfw", "nsfw") and clf.card.preprocess.input_size == (3, 64, 64)
     assert clf.model_id != load_classifier(str(result.checkpoint), runtime="torch-cpu").model_id
+    # its own name, from its starting point (the weights hash alone would differ even under the
+    # base's or the architecture's name): "<base>-ft-<UTC date>-<time>", as fine_tune_name says
+    assert re.fullmatch(rf"{re.escape(Path(result.checkpoint).stem)}-ft-\d{{8}}-\d{{6}}", clf.card.name), \
+        clf.card.name
 
 
 def test_cli_reports_bad_input(tmp_path, capsys):

@@ -219,6 +219,20 @@ def test_labelled_versions_take_the_latest_trusted_verdict(store):
     assert {v.version_id for v in store.labelled_versions(trusted_only=False)} == {ids[0], ids[1]}
 
 
+def test_the_latest_verdict_is_latest_in_time_not_in_recording_order(store):
+    """Verdicts are not always stored in the order they were given (a harvest that resumes reads
+    an older revision after a newer one; a revert restores earlier verdicts): the label is the
+    verdict given last, whichever row was written last."""
+    (vid,) = store.add_file_versions([version(1)])
+    store.record_scores([(vid, MODEL, ScoreIn(flagged=False, score=0.1))])
+    store.record_verdict(VerdictIn(vid, "B", "nsfw", 2, NOW - timedelta(hours=1), True))
+    store.record_verdict(VerdictIn(vid, "A", "sfw", 1, NOW - timedelta(hours=2), True))
+    (labelled,) = store.labelled_versions()
+    assert (labelled.version_id, labelled.label) == (vid, "nsfw")
+    (labelled,) = store.labelled_versions(trusted_only=False)
+    assert labelled.label == "nsfw"
+
+
 def test_runs_and_status_report(store):
     store.add_file_versions([version(p) for p in range(5)],
                             cursor=("uploadlog", {"timestamp": "2026-01-01T00:00:00Z", "logid": 4}))
