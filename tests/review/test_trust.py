@@ -61,6 +61,18 @@ def test_an_undo_that_brings_back_an_older_answer_credits_nobody(site, store, se
     assert [(v.version_id, v.label) for v in store.labelled_versions()] == [(vid, "nsfw")]
 
 
+def test_an_answer_written_from_the_bots_own_account_is_nobodys_verdict(site, store, settings, wiki):
+    """The bot's account writes cards, never verdicts: an operator answering while logged in
+    as the bot gives no verdict, trusted or not (the bot account is no patroller)."""
+    (vid,) = add_flagged(store, [("File:A.jpg", 0.99)])
+    publish_review(site, store, settings, model_id=MODEL)
+    owner, title = wiki.user("NsfwBot"), settings.review_page
+    owner.edit(title, set_verdict(owner.page_text(title), vid, "nsfw"))
+    report = harvest_verdicts(site, store, settings)
+    assert (report.verdicts, report.untrusted, report.problems) == (0, [], [])
+    assert store.verdicts() == [] and states(store, title)[vid] == "listed"
+
+
 def test_user_names_are_compared_as_mediawiki_does():
     """Underscores are spaces and the first letter is capital (MediaWiki's title rules for
     the User namespace, $wgCapitalLinks); the rest is case-sensitive."""
