@@ -24,6 +24,12 @@ PLANTED: list[Bug] = [
         "storage/claims.py",
         "query = query.with_for_update(skip_locked=supports_skip_locked(session))", "pass",
         ("tests/storage/test_claims_concurrent.py",)),
+    Bug("storage-cursor-committed-first", "versions pending in the same transaction that moves the cursor",
+        "storage/ingest.py",
+        "            return ids\n\n        return self._run(work)",
+        "            return ids\n\n        if cursor is not None:\n            self.set_cursor(*cursor)\n"
+        "        return self._run(work)",
+        ("tests/storage/test_concurrency.py::test_sigkill_mid_write_loses_and_duplicates_nothing",)),
     Bug("cursor-before-versions", "the upload log's cursor moves in the transaction that stores its versions",
         "bot/sources.py",
         "self.store.add_file_versions(found, cursor=(self.name, cursor.state(overlap=overlap)))",
