@@ -29,7 +29,7 @@ PLANTED: list[Bug] = [
         "            return ids\n\n        return self._run(work)",
         "            return ids\n\n        if cursor is not None:\n            self.set_cursor(*cursor)\n"
         "        return self._run(work)",
-        ("tests/storage/test_concurrency.py::test_sigkill_mid_write_loses_and_duplicates_nothing",)),
+        ("tests/storage/test_concurrency.py::test_a_kill_after_any_commit_leaves_versions_and_cursor_together",)),
     Bug("cursor-before-versions", "the upload log's cursor moves in the transaction that stores its versions",
         "bot/sources.py",
         "self.store.add_file_versions(found, cursor=(self.name, cursor.state(overlap=overlap)))",

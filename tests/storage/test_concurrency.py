@@ -74,6 +74,32 @@ def test_sigkill_mid_write_loses_and_duplicates_nothing(db_url):
                 assert connection.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
 
 
+def test_a_kill_after_any_commit_leaves_versions_and_cursor_together(tmp_path):
+    """The deterministic twin of the random kill above: the writer kills itself right after
+    its n-th commit, for every n of its first two batches; versions never run ahead of or
+    behind the cursor, and a rerun finishes the job (SQLite, the embedded default)."""
+    batches, size = 3, 4
+    killed_at = []
+    for n in range(1, 9):
+        url = f"sqlite:///{tmp_path}/kill-{n}.sqlite"
+        storage.open_store(url).close()
+        writer = workload("ingest", url, "--batches", str(batches), "--batch-size", str(size),
+                          "--die-after-commits", str(n))
+        _, err = writer.communicate(timeout=120)
+        assert writer.returncode == -signal.SIGKILL, err
+        killed_at.append(n)
+        with storage.open_store(url) as store:
+            cursor = store.get_cursor("crash-test") or {"batch": -1}
+            found = counts(store)
+            assert found["versions"] == found["files"] == (cursor["batch"] + 1) * size, n
+        finisher = workload("ingest", url, "--batches", str(batches), "--batch-size", str(size))
+        _, err = finisher.communicate(timeout=120)
+        assert finisher.returncode == 0, err
+        with storage.open_store(url) as store:
+            assert counts(store) == dict.fromkeys(("files", "versions", "scores"), batches * size)
+    assert killed_at == list(range(1, 9))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("db_url", [
     pytest.param("postgresql", marks=pytest.mark.postgres, id="postgresql"),

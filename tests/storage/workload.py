@@ -3,7 +3,8 @@
 ``ingest``: writes batches of versions (each with the cursor that says which
 batch it was, in one transaction), then scores each batch, resuming from the
 cursor; it is SIGKILLed at random moments by the crash test.
-``score``: a scoring worker that claims, "scores" and stores until nothing is
+With ``--die-after-commits N`` it SIGKILLs itself right after its N-th committed transaction
+(a deterministic kill point). ``score``: a scoring worker that claims, "scores" and stores until nothing is
 pending, writing the version ids it stored first to a file; with
 ``--hang-after-claim`` it claims once and then hangs, to be killed mid-lease.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -40,8 +42,26 @@ def score_for(version_id: int) -> ScoreIn:
                    timings={"decode": 0.01, "infer": 0.02})
 
 
-def ingest(url: str, batches: int, batch_size: int) -> None:
+def die_after_commits(n: int) -> None:
+    """SIGKILL this process right after the n-th transaction any session commits."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    commits = 0
+
+    def after_commit(session) -> None:
+        nonlocal commits
+        commits += 1
+        if commits == n:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    event.listen(Session, "after_commit", after_commit)
+
+
+def ingest(url: str, batches: int, batch_size: int, *, die_after: int | None = None) -> None:
     store = storage.open_store(url)
+    if die_after is not None:
+        die_after_commits(die_after)
     cursor = store.get_cursor("crash-test") or {"batch": -1}
     # versions ingested before a crash but not yet scored are pending: score them first
     while leftover := store.claim(MODEL, worker=f"ingest-{os.getpid()}", limit=batch_size):
@@ -86,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("url")
     p.add_argument("--batches", type=int, default=40)
     p.add_argument("--batch-size", type=int, default=50)
+    p.add_argument("--die-after-commits", type=int, default=None)
     p = sub.add_parser("score")
     p.add_argument("url")
     p.add_argument("--worker", required=True)
@@ -95,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--hang-after-claim", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "ingest":
-        ingest(args.url, args.batches, args.batch_size)
+        ingest(args.url, args.batches, args.batch_size, die_after=args.die_after_commits)
     else:
         score(args.url, args.worker, args.out, limit=args.limit, lease=args.lease,
               hang=args.hang_after_claim)
