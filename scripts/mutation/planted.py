@@ -39,6 +39,11 @@ PLANTED: list[Bug] = [
         "bot/safety.py",
         "if config.simulate and not settings.simulate:", "if False:",
         ("tests/bot/test_cli_wiki.py::test_pywikibots_own_simulate_is_a_dry_run",)),
+    Bug("serve-simulate-ignored", "serve --simulate writes nothing to the wiki",
+        "bot/scheduler.py",
+        "scheduler = BotScheduler(settings, bot=Bot(settings, journal=lock.journal_path))",
+        "scheduler = BotScheduler(settings, bot=Bot(settings.replace(simulate=False), journal=lock.journal_path))",
+        ("tests/bot/test_cli_wiki.py::test_serve_simulate_publishes_to_a_file_never_to_the_wiki",)),
     Bug("voting-settings-dropped", "the bot's vote_rule, quorum and vote_k reach scoring",
         "bot/pipeline.py",
         "voting = VotingPolicy(threshold=settings.threshold, rule=settings.vote_rule,\n"

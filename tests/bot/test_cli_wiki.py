@@ -233,6 +233,39 @@ def test_serve_scores_on_schedule_and_stops_on_sigterm(wiki, bot_env, tmp_path):
         pass
 
 
+def test_serve_simulate_publishes_to_a_file_never_to_the_wiki(wiki, bot_env, tmp_path):
+    """`serve --simulate` runs the same publish as `run`: on its schedule, the review page is
+    rendered to data/simulate/, and the bot's account makes no edit at all."""
+    upload_distinct_photos(wiki, tmp_path, 2)
+    data = tmp_path / "data"
+    config = tmp_path / "bot.toml"
+    config.write_text("poll_interval_seconds = 1\npublish_interval_seconds = 1\n"
+                      "harvest_interval_seconds = 3600\nlookback_hours = 1.0\n"
+                      "max_edits_per_minute = 600.0\n")
+    proc = subprocess.Popen(bot_command("serve", "--simulate", "--threshold", "0", "--config", str(config),
+                                        "--data-dir", str(data)),
+                            env=bot_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        output = []
+        for line in proc.stdout:  # a blocking read of the scheduler's log, until a publish lists both
+            output.append(line)
+            if re.search(r"publish: review page .*: \+2 listed", line):
+                break
+        assert proc.poll() is None, "".join(output)
+        assert " simulated to " in output[-1], "".join(output)
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0, "".join(output) + rest
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    changes = wiki.user("Sam").api(action="query", list="recentchanges", rcuser="NsfwBot", rclimit=50)
+    assert changes["query"]["recentchanges"] == []
+    entries = {p.name: p.read_text().count("{{NSFW review entry") for p in (data / "simulate").glob("*.wiki")}
+    assert sorted(entries.values())[-1:] == [2] and sum(entries.values()) == 2, entries
+
+
 def test_blocked_account_stops_the_bot(wiki, bot_env, tmp_path):
     sam = wiki.user("Sam")
     sam.api("POST", action="block", user="NsfwBot", expiry="1 hour", reason="test", token=sam.token())
