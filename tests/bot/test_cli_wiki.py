@@ -246,13 +246,14 @@ def test_serve_simulate_publishes_to_a_file_never_to_the_wiki(wiki, bot_env, tmp
                                         "--data-dir", str(data)),
                             env=bot_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        output = []
-        for line in proc.stdout:  # a blocking read of the scheduler's log, until a publish lists both
-            output.append(line)
-            if re.search(r"publish: review page .*: \+2 listed", line):
+        output, scored = [], 0
+        for line in proc.stdout:  # a blocking read of the scheduler's log: the first publish
+            output.append(line)   # outcome (or failure) after both files were scored
+            if scored >= 2 and re.search(r"\bpublish\b", line):
                 break
+            scored += sum(int(n) for n in re.findall(r"scored (\d+) \(", line))
         assert proc.poll() is None, "".join(output)
-        assert " simulated to " in output[-1], "".join(output)
+        assert re.search(r"publish: review page .*: \+2 listed .* simulated to ", output[-1]), "".join(output)
         proc.send_signal(signal.SIGTERM)
         rest, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0, "".join(output) + rest
