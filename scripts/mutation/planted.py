@@ -64,6 +64,12 @@ PLANTED: list[Bug] = [
         "trusted_only=not untrusted, copy=copy)", "trusted_only=True, copy=copy)",
         ("tests/learning/test_bot_learning.py",)),
 
+    Bug("evaluate-without-the-bots-threshold", "evaluate always adds and marks the bot's current threshold",
+        "bot/learning.py",
+        "extra_thresholds=[settings.threshold], in_force=settings.threshold,",
+        "extra_thresholds=[], in_force=None,",
+        ("tests/learning/test_bot_learning.py::test_evaluate_stored_scores_via_the_cli",)),
+
     # --- trust ---------------------------------------------------------------------------------
     Bug("trust-any-group", "verdicts count only from trusted_groups",
         "bot/review/harvester.py",

@@ -73,13 +73,15 @@ def test_observed_upload_rate(bot_data):
 
 def test_evaluate_stored_scores_via_the_cli(bot_data, tmp_path, capsys):
     out = tmp_path / "report"
-    assert bot_main(["--data-dir", str(bot_data.data_dir), "--model", OLD, "evaluate", "--out", str(out),
-                     "--target-precision", "0.8"]) == 0
+    # 0.73: the bot's threshold, on no reference list (0.2, 0.5 and 0.8 are listed anyway)
+    assert bot_main(["--data-dir", str(bot_data.data_dir), "--model", OLD, "--threshold", "0.73", "evaluate",
+                     "--out", str(out), "--target-precision", "0.8"]) == 0
     results = json.loads((out / "results.json").read_text())
     (model,) = results["models"]
     assert model["model"] == OLD and model["files"] == 42 and results["errors"] == {}  # stored scores: no thumbnails needed
     assert results["uploads_per_day"] == pytest.approx(24.0) and "measured" in results["uploads_source"]
-    assert 0.8 in [p["threshold"] for p in model["operating_points"]]  # the bot's threshold
+    assert 0.73 in [p["threshold"] for p in model["operating_points"]]  # the bot's threshold
+    assert model["in_force"]["threshold"] == 0.73                       # marked as the one in force
     assert "report:" in capsys.readouterr().out
 
 
