@@ -128,6 +128,11 @@ class ScoringMixin:
             if new_signatures:  # only with a score stored now: a re-scored version keeps its first ones
                 session.execute(insert_ignoring(self.dialect, Signature.__table__,
                                                 ["version_id", "model_id", "frame_index"]), new_signatures)
+            # a version scored without a claim (``score TITLE``) gets its task too, as done: a
+            # failure a late thread reports afterwards must find it finished, not start a retry
+            session.execute(insert_ignoring(self.dialect, ScoreTask.__table__, ["version_id", "model_id"]),
+                            [claims.new_task(version_id, model_id, now)
+                             for version_id, model_id in sorted({(v, m) for v, m, _ in batch})])
             by_model: dict[str, list[int]] = {}
             for version_id, model_id, _ in batch:
                 by_model.setdefault(model_id, []).append(version_id)

@@ -70,6 +70,29 @@ PLANTED: list[Bug] = [
         "extra_thresholds=[], in_force=None,",
         ("tests/learning/test_bot_learning.py::test_evaluate_stored_scores_via_the_cli",)),
 
+    # --- the scoring queue (storage/scoring.py; mutation survivors) --------------------------
+    Bug("backoff-not-doubled", "the n-th failure waits backoff_seconds * 2**(n-1)",
+        "storage/scoring.py", "delay = backoff_seconds * 2 ** (attempts - 1)", "delay = backoff_seconds * attempts",
+        ("tests/storage/test_schedule.py",)),
+    Bug("backoff-uncapped", "no failure waits more than a year",
+        "storage/scoring.py", "available_at=now + timedelta(seconds=min(delay, 365 * 86400)),",
+        "available_at=now + timedelta(seconds=delay),", ("tests/storage/test_schedule.py",)),
+    Bug("wait-uncapped", "no wait lasts more than a year",
+        "storage/scoring.py", "available_at=now + timedelta(seconds=min(later, 365 * 86400)),",
+        "available_at=now + timedelta(seconds=later),", ("tests/storage/test_schedule.py",)),
+    Bug("retry-ignores-kind", "retry_given_up(kind=...) puts back only that kind",
+        "storage/scoring.py", "where.append(ScoreTask.last_kind == kind)", "pass",
+        ("tests/storage/test_schedule.py",)),
+    Bug("claim-beyond-limit", "a claim returns at most limit versions",
+        "storage/scoring.py", "claimed += claim_some(limit - len(claimed))", "claimed += claim_some(limit)",
+        ("tests/storage/test_schedule.py",)),
+    Bug("late-failure-reopens-a-score", "a failure reported after the score retries nothing",
+        "storage/scoring.py",
+        "            session.execute(insert_ignoring(self.dialect, ScoreTask.__table__, [\"version_id\", \"model_id\"]),\n"
+        "                            [claims.new_task(version_id, model_id, now)\n"
+        "                             for version_id, model_id in sorted({(v, m) for v, m, _ in batch})])\n",
+        "", ("tests/storage/test_schedule.py",)),
+
     # --- trust ---------------------------------------------------------------------------------
     Bug("trust-any-group", "verdicts count only from trusted_groups",
         "bot/review/harvester.py",

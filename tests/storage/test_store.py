@@ -21,34 +21,6 @@ def count(store, model) -> int:
         return connection.scalar(select(func.count()).select_from(model))
 
 
-class Clock:
-    """storage's ``utcnow``, frozen and moved by hand: leases and backoffs expire when the
-    test says so, not when a loaded machine happens to get there."""
-
-    def __init__(self) -> None:
-        self.now = datetime.now(timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-@pytest.fixture
-def clock(monkeypatch) -> Clock:
-    import storage.claims
-    import storage.ingest
-    import storage.review
-    import storage.runs
-    import storage.scoring
-
-    fake = Clock()
-    for module in (storage.claims, storage.ingest, storage.review, storage.runs, storage.scoring):
-        monkeypatch.setattr(module, "utcnow", fake)
-    return fake
-
-
 def test_ingest_is_idempotent_and_moves_the_cursor(store):
     versions = [version(p) for p in range(10)]
     ids = store.add_file_versions(versions, cursor=("uploadlog", {"timestamp": "t1", "logid": 9}))
