@@ -12,7 +12,11 @@ from bot.scheduler import BotScheduler
 
 
 class FakeBot:
-    """The jobs and checks of :class:`bot.jobs.Bot`, scripted; the store is real."""
+    """The jobs and checks of :class:`bot.jobs.Bot`, scripted; the store is real.
+
+    A fake for injected faults only: a stop page, a block or a SIGTERM at a chosen moment of
+    the schedule. The real Bot under ``serve`` runs against the real wiki in
+    tests/bot/test_cli_wiki.py (scoring on schedule, SIGTERM, ``--simulate``)."""
 
     worker = "test:1"
 
