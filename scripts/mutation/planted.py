@@ -93,6 +93,14 @@ PLANTED: list[Bug] = [
         "                             for version_id, model_id in sorted({(v, m) for v, m, _ in batch})])\n",
         "", ("tests/storage/test_schedule.py",)),
 
+    # --- the upload log (bot/sources.py; mutation survivors) ----------------------------------
+    Bug("batch-one-over-the-query-limit", "a batch of log entries is at most one API query",
+        "bot/sources.py", "if len(batch) >= step or", "if len(batch) > step or",
+        ("tests/bot/test_ingest_crash_wiki.py::test_a_pass_stores_at_most_one_query_batch_per_transaction",)),
+    Bug("hidden-entries-counted-once", "every suppressed log entry is counted",
+        "bot/sources.py", "report.hidden += 1", "report.hidden = 1",
+        ("tests/bot/test_run_wiki.py::test_hidden_and_deleted_entries_are_skipped",)),
+
     # --- trust ---------------------------------------------------------------------------------
     Bug("trust-any-group", "verdicts count only from trusted_groups",
         "bot/review/harvester.py",

@@ -88,3 +88,28 @@ def test_max_files_per_run_stops_the_pass_and_the_next_one_goes_on(wiki, site, s
     second = bot.ingest_uploads()
     assert (second.added, second.done) == (1, True)
     assert stored_titles(store) == {f"File:{t}" for t in TITLES}
+
+
+def test_a_pass_stores_at_most_one_query_batch_per_transaction(wiki, site, store, settings, media_dir,
+                                                                monkeypatch):
+    """Each batch of log entries is as large as one API query may be (50 titles, 500 with
+    ``apihighlimits``: bot/metadata.py) and no larger. Shrunk to 2 here, so five uploads show
+    the boundary without 51 of them."""
+    import bot.sources
+
+    alice = wiki.user("Alice")
+    files = ("astronaut.jpg", "coffee.jpg", "chelsea.jpg", "rocket.jpg", "astronaut-v2.jpg")
+    for n, file in enumerate(files):
+        alice.upload(media_dir / file, f"Batch sample {n}.jpg")
+    monkeypatch.setattr(bot.sources, "batch_size", lambda site: 2)
+    sizes = []
+    real = store.add_file_versions
+
+    def counted(versions, **kwargs):
+        versions = list(versions)
+        sizes.append(len(versions))
+        return real(versions, **kwargs)
+
+    monkeypatch.setattr(store, "add_file_versions", counted)
+    report = Bot(settings, site=site, store=store).ingest_uploads()
+    assert report.added == 5 and sizes == [2, 2, 1]

@@ -76,7 +76,7 @@ def test_media_types_reach_the_classifier(wiki, site, store, settings, scoring, 
 
 
 class UploadLogWithSuppressed(UploadLog):
-    """The real log plus one suppressed entry, as Commons returns it (``actionhidden``, no title).
+    """The real log plus two suppressed entries, as Commons returns them (``actionhidden``, no title).
 
     The local wiki's sysops may not delete log entries, so the suppressed
     entry is Commons' documented answer, parsed by pywikibot's own LogEntry.
@@ -86,10 +86,11 @@ class UploadLogWithSuppressed(UploadLog):
         from pywikibot.logentries import LogEntryFactory
 
         entries = list(super()._entries(start))
-        hidden = {"logid": entries[-1]["logid"] + 1000, "ns": 6, "pageid": 0, "logpage": 0,
-                  "actionhidden": "", "type": "upload", "action": "upload", "user": "Someone",
-                  "timestamp": entries[-1]["timestamp"], "comment": ""}
-        return entries + [LogEntryFactory(self.site, "upload").create(hidden)]
+        factory = LogEntryFactory(self.site, "upload")
+        return entries + [factory.create({
+            "logid": entries[-1]["logid"] + n, "ns": 6, "pageid": 0, "logpage": 0, "actionhidden": "",
+            "type": "upload", "action": "upload", "user": "Someone",
+            "timestamp": entries[-1]["timestamp"], "comment": ""}) for n in (999, 1000)]
 
 
 def test_hidden_and_deleted_entries_are_skipped(wiki, site, store, settings, scoring, media_dir):
@@ -98,7 +99,7 @@ def test_hidden_and_deleted_entries_are_skipped(wiki, site, store, settings, sco
     sam.delete(names["chelsea.jpg"])
     entries = sam.api(action="query", list="logevents", letype="upload", lelimit=50)["query"]["logevents"]
     report = UploadLogWithSuppressed(site, store, settings).ingest()
-    assert report.hidden == 1
+    assert report.hidden == 2
     assert report.missing == 1  # deleted since its upload
     assert report.added == 4
     cursor = store.get_cursor("uploadlog")
