@@ -93,6 +93,10 @@ PLANTED: list[Bug] = [
         "                             for version_id, model_id in sorted({(v, m) for v, m, _ in batch})])\n",
         "", ("tests/storage/test_schedule.py",)),
 
+    Bug("defer-takes-back-two-claims", "a deferral takes back its own claim, no more",
+        "storage/scoring.py", "ScoreTask.claims - 1), else_=0))", "ScoreTask.claims - 2), else_=0))",
+        ("tests/storage/test_schedule.py",)),
+
     # --- the upload log (bot/sources.py; mutation survivors) ----------------------------------
     Bug("batch-one-over-the-query-limit", "a batch of log entries is at most one API query",
         "bot/sources.py", "if len(batch) >= step or", "if len(batch) > step or",

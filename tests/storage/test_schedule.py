@@ -137,3 +137,22 @@ def test_a_claim_tops_up_to_its_limit_and_never_beyond(store):
     store.record_wait(ids[5], MODEL, kind="waiting-transcode", seconds=0)
     claimed = store.claim(MODEL, worker="w", limit=3)
     assert len(claimed) == 3 and ids[5] in [p.version_id for p in claimed]
+
+
+def test_a_deferral_takes_back_its_own_claim_and_no_more(store, clock):
+    """A lost lease counts, a deferral does not: with max_claims 3, one lost lease and one
+    deferral leave exactly two more claims before the version is given up."""
+    (vid,) = store.add_file_versions([version(1)])
+
+    def claim() -> list[int]:
+        return [p.version_id for p in store.claim(MODEL, worker="w", limit=1, lease_seconds=1, max_claims=3)]
+
+    assert claim() == [vid]
+    clock.advance(1)                                   # lost: counts
+    assert claim() == [vid]
+    assert store.defer([vid], MODEL, worker="w") == 1  # deferred: does not
+    for _ in range(2):
+        assert claim() == [vid]
+        clock.advance(1)
+    assert claim() == []
+    assert store.status(MODEL).failures == {"abandoned": 1}
