@@ -82,6 +82,39 @@ def test_user_names_are_compared_as_mediawiki_does():
     assert not same_user(None, None) and not same_user("", "") and not same_user("Patty", None)
 
 
+def tags_of_latest(user, title: str) -> set[str]:
+    page = user.api(action="query", prop="revisions", titles=title,
+                    rvprop="ids|tags")["query"]["pages"][0]
+    return set(page["revisions"][0]["tags"])
+
+
+@pytest.mark.parametrize("how", ["rollback", "manual"])
+def test_a_revert_past_an_earlier_harvest_credits_nobody(site, store, settings, wiki, how):
+    """Patty answers and the bot reads it; an IP changes her answer and the bot reads that;
+    Sam reverts the IP by rollback, or by saving Patty's text again by hand (MediaWiki tags
+    that `mw-manual-revert`). The restored answer is still Patty's: Sam gets no verdict, although
+    the text he brings back is older than anything the bot remembers from this harvest."""
+    (vid,) = add_flagged(store, [("File:A.jpg", 0.99)])
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    patty, ip, sam = wiki.user("Patty"), wiki.anonymous(), wiki.user("Sam")
+    answered = set_verdict(patty.page_text(title), vid, "nsfw", "explicit --Patty")
+    patty.edit(title, answered)
+    harvest_verdicts(site, store, settings)
+    ip.edit(title, set_verdict(answered, vid, "sfw"))
+    harvest_verdicts(site, store, settings)
+    if how == "rollback":
+        sam.api("POST", action="rollback", title=title, user="127.0.0.1", token=sam.token("rollback"))
+        assert "mw-rollback" in tags_of_latest(sam, title)
+    else:
+        sam.edit(title, answered)
+        assert "mw-manual-revert" in tags_of_latest(sam, title)
+    report = harvest_verdicts(site, store, settings)
+    assert (report.verdicts, report.untrusted) == (0, [])
+    assert report.reverts == [latest_revid(sam, title)]
+    assert verdicts_by(store) == {(vid, "Patty"): ("nsfw", True), (vid, "127.0.0.1"): ("sfw", False)}
+
+
 def test_answer_copied_back_by_hand_credits_nobody(site, store, settings, wiki):
     """Not a revert MediaWiki can see (a remark added too): the slot says what it said."""
     (vid,) = add_flagged(store, [("File:A.jpg", 0.99)])
