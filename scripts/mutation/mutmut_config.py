@@ -5,6 +5,9 @@ A line no test runs past the import (module-level constants, signatures, datacla
 code only a subprocess reaches) gets every test that runs any line of the module. A test that
 only reads a constant through another module is then left out: the score is a lower bound
 (a mutant may be reported as surviving that a wider run would kill), never an overstatement.
+
+``MUTATE_LINES=120-260,300-340`` (in the environment of scripts/mutate) mutates only those
+lines of the module; the others are reported as skipped.
 """
 from __future__ import annotations
 
@@ -26,7 +29,17 @@ def _tests_by_line(path: str) -> dict[int, list[str]]:
     return _by_line[path]
 
 
+def _wanted(line: int) -> bool:
+    spans = os.environ.get("MUTATE_LINES")
+    if not spans:
+        return True
+    return any(int(a) <= line <= int(b) for a, b in (span.split("-") for span in spans.split(",")))
+
+
 def pre_mutation(context) -> None:
+    if not _wanted(context.current_line_index + 1):
+        context.skip = True
+        return
     by_line = _tests_by_line(context.filename)
     tests = by_line.get(context.current_line_index + 1) or sorted({t for ts in by_line.values() for t in ts})
     if not tests:  # no test runs this module at all
