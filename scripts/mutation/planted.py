@@ -144,7 +144,7 @@ PLANTED: list[Bug] = [
     Bug("trust-removal-of-own-upload", "nobody removes the card of their own upload",
         "bot/review/publisher.py", "if r and who and groups.get(who, set()) & trusted and not same_user(who, uploaders.get(v)):",
         "if r and who and groups.get(who, set()) & trusted:",
-        ("tests/review/test_listing.py",)),
+        ("tests/review/test_listing.py::test_a_patroller_removing_the_card_of_her_own_upload_is_put_back",)),
     Bug("trust-config-from-anyone", "the config page from anyone else is reported, never applied",
         "bot/review/onwiki_config.py",
         "if set(user.get(\"groups\", ())) & CONFIG_EDITOR_GROUPS:", "if True:",

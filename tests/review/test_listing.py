@@ -41,6 +41,19 @@ def test_ip_removal_is_put_back_and_a_patrollers_is_recorded(site, store, settin
     assert abs((entry.removed_at - entry.updated_at).total_seconds()) < 600
 
 
+def test_a_patroller_removing_the_card_of_her_own_upload_is_put_back(site, store, settings, wiki):
+    (vid,) = add_flagged(store, [{"title": "File:ByPatty.jpg", "score": 0.99, "uploader": "Patty"}])
+    publish_review(site, store, settings, model_id=MODEL)
+    title, patty = settings.review_page, wiki.user("Patty")
+    page = ReviewPage(patty.page_text(title))
+    page.remove(vid)
+    patty.edit(title, str(page))
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert report.removed_by_humans == 0 and "who may not; put back" in report.restored[0]
+    assert entry_ids(patty.page_text(title)) == [vid]
+    assert states(store, title) == {vid: "listed"}
+
+
 def test_unknown_ids_on_a_full_page_do_not_crash(site, store, settings, wiki):
     settings = settings.replace(review_max_entries=2)
     ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.9), ("File:C.jpg", 0.85)])
