@@ -245,4 +245,20 @@ PLANTED: list[Bug] = [
         "classifiers/model_card.py",
         "    if len(hits) != 1:", "    if not hits:",
         ("tests/classifiers/test_models.py::test_checkpoints_without_an_nsfw_label_are_refused",)),
+
+    # --- assertions that could not fail --------------------------------------------------------
+    Bug("evaluate-cli-ignores-threshold", "evaluate --threshold lists that threshold and marks it in force",
+        "classifiers/learning/evaluate.py",
+        "prevalence=prevalence, extra_thresholds=threshold,\n"
+        "            # the first --threshold is the one in force (the bot's), marked on the plots\n"
+        "            in_force=threshold[0] if threshold else None,",
+        "prevalence=prevalence, extra_thresholds=(),\n"
+        "            # the first --threshold is the one in force (the bot's), marked on the plots\n"
+        "            in_force=None,",
+        ("tests/learning/test_evaluate.py::test_compare_two_models_on_the_same_files",)),
+    Bug("results-without-the-chosen-threshold", "results.json holds the threshold chosen for the target precision",
+        "classifiers/learning/report.py",
+        '"threshold": ev.threshold, "operating": ev.operating and asdict(ev.operating),',
+        '"threshold": None, "operating": None,',
+        ("tests/learning/test_evaluate.py::test_compare_two_models_on_the_same_files",)),
 ]
