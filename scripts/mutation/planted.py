@@ -261,4 +261,9 @@ PLANTED: list[Bug] = [
         '"threshold": ev.threshold, "operating": ev.operating and asdict(ev.operating),',
         '"threshold": None, "operating": None,',
         ("tests/learning/test_evaluate.py::test_compare_two_models_on_the_same_files",)),
+    Bug("onnx-features-of-other-rows", "a frame's embedding is the input of the last layer for that frame",
+        "classifiers/runtimes/onnx_runtime.py",
+        "return probabilities, np.concatenate([run[1] for run in runs]).reshape(len(batch), -1)",
+        "return probabilities, np.concatenate([run[1] for run in runs]).reshape(len(batch), -1)[::-1]",
+        ("tests/classifiers/test_signatures.py::test_feature_output_is_the_input_of_the_last_layer",)),
 ]
