@@ -266,4 +266,9 @@ PLANTED: list[Bug] = [
         "return probabilities, np.concatenate([run[1] for run in runs]).reshape(len(batch), -1)",
         "return probabilities, np.concatenate([run[1] for run in runs]).reshape(len(batch), -1)[::-1]",
         ("tests/classifiers/test_signatures.py::test_feature_output_is_the_input_of_the_last_layer",)),
+    Bug("gif-last-target-frame-dropped", "every frame an animation is sampled at comes out, the last one too",
+        "classifiers/media/gif_compositing.py",
+        "for i in range(first, targets[-1] + 1):", "for i in range(first, targets[-1]):",
+        ("tests/media/test_as_seen_animations.py::test_local_palettes_with_their_own_transparent_index",
+         "tests/media/test_animated.py::test_transparent_gif_frames_go_on_the_background")),
 ]
