@@ -271,4 +271,8 @@ PLANTED: list[Bug] = [
         "for i in range(first, targets[-1] + 1):", "for i in range(first, targets[-1]):",
         ("tests/media/test_as_seen_animations.py::test_local_palettes_with_their_own_transparent_index",
          "tests/media/test_animated.py::test_transparent_gif_frames_go_on_the_background")),
+    Bug("ingest-typo-fails-every-batch", "a failed ingest writes nothing, failing on its bad version",
+        "storage/ingest.py",
+        "titles = {v.page_id: v.title for v in versions}", "titles = {v.page_id: v.titel for v in versions}",
+        ("tests/storage/test_store.py::test_a_failed_ingest_writes_nothing",)),
 ]
