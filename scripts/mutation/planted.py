@@ -286,4 +286,9 @@ PLANTED: list[Bug] = [
         'removed_at=datetime.fromisoformat(r.timestamp.replace("Z", "+00:00")))',
         "removed_at=datetime.now(timezone.utc))",
         ("tests/review/test_listing.py::test_ip_removal_is_put_back_and_a_patrollers_is_recorded",)),
+    Bug("fine-tune-resets-the-head", "fine-tuning a checkpoint keeps its head",
+        "classifiers/learning/train.py",
+        "    if not keep_head:\n        if model.num_classes != len(LABELS):\n            model.reset_classifier(len(LABELS))",
+        "    if True:\n        model.reset_classifier(len(LABELS))",
+        ("tests/learning/test_train.py::test_cli_fine_tunes_a_checkpoint",)),
 ]
