@@ -291,4 +291,8 @@ PLANTED: list[Bug] = [
         "    if not keep_head:\n        if model.num_classes != len(LABELS):\n            model.reset_classifier(len(LABELS))",
         "    if True:\n        model.reset_classifier(len(LABELS))",
         ("tests/learning/test_train.py::test_cli_fine_tunes_a_checkpoint",)),
+    Bug("download-concurrency-fixed-at-2", "download_concurrency bounds the downloads in flight",
+        "bot/pipeline.py",
+        "ThreadPoolExecutor(max(1, self.settings.download_concurrency),", "ThreadPoolExecutor(2,",
+        ("tests/bot/test_downloads.py::test_concurrency_to_the_media_host_is_bounded",)),
 ]
