@@ -295,4 +295,13 @@ PLANTED: list[Bug] = [
         "bot/pipeline.py",
         "ThreadPoolExecutor(max(1, self.settings.download_concurrency),", "ThreadPoolExecutor(2,",
         ("tests/bot/test_downloads.py::test_concurrency_to_the_media_host_is_bounded",)),
+    Bug("retry-after-wait-bound-fixed", "max_retry_after_seconds bounds the Retry-After waited out in a run",
+        "bot/downloads.py",
+        "max_wait=settings.max_retry_after_seconds,", "max_wait=120.0,",
+        ("tests/bot/test_downloads.py::test_a_long_retry_after_gives_the_file_up_for_this_run",)),
+    Bug("retry-after-host-closing-bound-fixed", "a Retry-After over max_retry_after_seconds closes the host for the run",
+        "bot/downloads.py",
+        "if wait is not None and wait > self.settings.max_retry_after_seconds:",
+        "if wait is not None and wait > 120.0:",
+        ("tests/bot/test_downloads.py::test_a_long_retry_after_closes_the_host_for_the_run_and_charges_no_attempt",)),
 ]
