@@ -304,4 +304,12 @@ PLANTED: list[Bug] = [
         "if wait is not None and wait > self.settings.max_retry_after_seconds:",
         "if wait is not None and wait > 120.0:",
         ("tests/bot/test_downloads.py::test_a_long_retry_after_closes_the_host_for_the_run_and_charges_no_attempt",)),
+    Bug("transcode-wait-fixed-at-6-hours", "a big video waits transcode_wait_hours for a transcode",
+        "bot/pipeline.py",
+        "if age < self.settings.transcode_wait_hours * 3600:", "if age < 6.0 * 3600:",
+        ("tests/bot/test_late_transcodes.py::test_after_the_wait_the_wikis_frame_thumbnails_are_scored_within_budget",)),
+    Bug("video-seek-frames-fixed-at-4", "at most video_seek_frames frame thumbnails a video",
+        "bot/pipeline.py",
+        "seek_times(version.duration, self.settings.video_seek_frames),", "seek_times(version.duration, 4),",
+        ("tests/bot/test_late_transcodes.py::test_after_the_wait_the_wikis_frame_thumbnails_are_scored_within_budget",)),
 ]
