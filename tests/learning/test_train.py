@@ -118,6 +118,14 @@ def test_cli_fine_tunes_a_checkpoint(trained, holdout_folder, tmp_path, capsys):
     clf = load_classifier(str(out / BEST_NAME), runtime="torch-cpu")
     assert clf.label_names == ("sfw", "nsfw") and clf.card.preprocess.input_size == (3, 64, 64)
     assert clf.model_id != load_classifier(str(result.checkpoint), runtime="torch-cpu").model_id
+    # the head is the checkpoint's, moved a little by one epoch at lr 1e-4 (0.3 % here), not a
+    # fresh one (16 % away: a new head from the same seed, without the checkpoint's 3 epochs)
+    import torch
+
+    from classifiers.models import load_checkpoint
+
+    before, after = (load_checkpoint(p)[0].get_classifier().weight for p in (result.checkpoint, out / BEST_NAME))
+    assert float(torch.linalg.norm(after - before) / torch.linalg.norm(before)) < 0.02
     # its own name, from its starting point (the weights hash alone would differ even under the
     # base's or the architecture's name): "<base>-ft-<UTC date>-<time>", as fine_tune_name says
     assert re.fullmatch(rf"{re.escape(Path(result.checkpoint).stem)}-ft-\d{{8}}-\d{{6}}", clf.card.name), \

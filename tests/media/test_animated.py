@@ -83,6 +83,7 @@ def test_transparent_gif_frames_go_on_the_background():
     frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], transparency=0,
                    disposal=2, duration=100)
     decoded = read_frames(buf.getvalue())
+    assert [f.index for f in decoded.frames] == [0, 1, 2]
     for f in decoded.frames:
         a = np.asarray(f.image)
         assert tuple(a[0, 7]) == (255, 255, 255) and tuple(a[0, 0]) == (250, 20, 20)

@@ -104,6 +104,7 @@ def test_local_palettes_with_their_own_transparent_index():
     b[:8, :] = 2
     layers = [(a, warm), (b, cool), (a, cool)]
     got = frames_of(save_gif(layers, [1, 1, 1], background=0))
+    assert len(got) == 3  # the last frame, a local palette's index 0 drawn over the first, included
     for g, e in zip(got, shown(layers, [1, 1, 1])):
         assert np.array_equal(g, e)
 
