@@ -235,7 +235,9 @@ def _history_since(page, cursor: dict) -> tuple[str, list]:
     revisions = page.revisions(
         reverse=True, content=True,
         starttime=pywikibot.Timestamp.fromISOformat(start[:19] + "Z") if start else None)
-    return baseline, [r for r in revisions if r.revid > last_revid]
+    # by revision id: edits within one second (MediaWiki's timestamp resolution) may come in
+    # either order, and the order decides who changed a verdict
+    return baseline, sorted((r for r in revisions if r.revid > last_revid), key=lambda r: r.revid)
 
 
 def _old_text(page, revid: int) -> str:

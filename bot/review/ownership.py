@@ -36,8 +36,12 @@ def removals(page, since: dict, missing: set[int]) -> dict[int, Removal]:
         return {}
     found: dict[int, Removal] = {}
     present = set(missing)  # on the page at the bot's last save
-    for rev in page.revisions(reverse=True, content=True,
-                              starttime=pywikibot.Timestamp.fromISOformat(start[:19] + "Z")):
+    # oldest first by revision id: edits saved within one second (MediaWiki's timestamp
+    # resolution) may come in either order, and whoever removed a card last is the one
+    history = sorted(page.revisions(reverse=True, content=True,
+                                    starttime=pywikibot.Timestamp.fromISOformat(start[:19] + "Z")),
+                     key=lambda r: r.revid)
+    for rev in history:
         if rev.revid <= since_revid:
             continue
         ids = {e.version_id for e in parse_entries(rev.text or "")} & missing

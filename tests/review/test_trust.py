@@ -164,6 +164,19 @@ def test_only_reviewers_who_are_not_the_uploader_count(site, store, settings, wi
                                     ids[2]: "listed", ids[3]: "listed"}
 
 
+def test_trusted_groups_is_the_operators_choice(site, store, settings, wiki):
+    """With `trusted_groups = ["sysop"]` a patroller's answer no longer counts; a sysop's does."""
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.98)])
+    settings = settings.replace(trusted_groups=("sysop",))
+    publish_review(site, store, settings, model_id=MODEL)
+    title, patty, sam = settings.review_page, wiki.user("Patty"), wiki.user("Sam")
+    patty.edit(title, set_verdict(patty.page_text(title), ids[0], "nsfw"))
+    sam.edit(title, set_verdict(sam.page_text(title), ids[1], "nsfw"))
+    report = harvest_verdicts(site, store, settings)
+    assert [(u.reviewer, u.reason) for u in report.untrusted] == [("Patty", "not in the trusted groups")]
+    assert verdicts_by(store) == {(ids[0], "Patty"): ("nsfw", False), (ids[1], "Sam"): ("nsfw", True)}
+
+
 def card_params(text: str, version_id: int) -> tuple[str, str]:
     template = ReviewPage(text).find(version_id).template
     return tuple(str(template.get(name).value).strip() if template.has(name) else ""
