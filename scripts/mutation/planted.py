@@ -97,6 +97,10 @@ PLANTED: list[Bug] = [
         "storage/scoring.py", "ScoreTask.claims - 1), else_=0))", "ScoreTask.claims - 2), else_=0))",
         ("tests/storage/test_schedule.py",)),
 
+    Bug("wait-keeps-a-lost-lease", "a wait is an answer, not a lost lease",
+        "storage/scoring.py", ".values(state=state, worker=None, claims=0,", ".values(state=state, worker=None, claims=1,",
+        ("tests/storage/test_schedule.py",)),
+
     # --- the upload log (bot/sources.py; mutation survivors) ----------------------------------
     Bug("batch-one-over-the-query-limit", "a batch of log entries is at most one API query",
         "bot/sources.py", "if len(batch) >= step or", "if len(batch) > step or",

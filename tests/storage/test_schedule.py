@@ -156,3 +156,20 @@ def test_a_deferral_takes_back_its_own_claim_and_no_more(store, clock):
         clock.advance(1)
     assert claim() == []
     assert store.status(MODEL).failures == {"abandoned": 1}
+
+
+def test_a_wait_is_an_answer_and_clears_the_lost_lease_count(store, clock):
+    """A version put back to wait was answered, not lost: with max_claims 2, a wait after a
+    claim leaves two more lost leases before the version is given up."""
+    (vid,) = store.add_file_versions([version(1)])
+
+    def claim() -> list[int]:
+        return [p.version_id for p in store.claim(MODEL, worker="w", limit=1, lease_seconds=1, max_claims=2)]
+
+    assert claim() == [vid]
+    store.record_wait(vid, MODEL, kind="waiting-transcode", seconds=0)
+    for _ in range(2):
+        assert claim() == [vid]
+        clock.advance(1)
+    assert claim() == []
+    assert store.status(MODEL).failures == {"abandoned": 1}
