@@ -101,6 +101,20 @@ PLANTED: list[Bug] = [
         "storage/scoring.py", ".values(state=state, worker=None, claims=0,", ".values(state=state, worker=None, claims=1,",
         ("tests/storage/test_schedule.py",)),
 
+    Bug("has-score-of-any-version", "has_score answers for that version",
+        "storage/scoring.py", "Score.version_id == version_id, Score.model_id == model_id)) is not None, write=False)",
+        "Score.version_id != version_id, Score.model_id == model_id)) is not None, write=False)",
+        ("tests/storage/test_schedule.py",)),
+    Bug("given-up-still-pending", "given-up versions are not pending",
+        "storage/scoring.py", 'ScoreTask.state.in_(("given_up", "skipped")))) or 0',
+        'ScoreTask.state.in_(("skipped",)))) or 0', ("tests/storage/test_schedule.py",)),
+    Bug("timings-dropped", "each score keeps its per-stage timings",
+        "storage/scoring.py", "timings={k: finite(v) for k, v in (s.timings or {}).items()},",
+        "timings={},", ("tests/storage/test_store.py",)),
+    Bug("release-counts-the-last-chunk", "release says how many leases ended",
+        "storage/scoring.py", "ended += session.execute(", "ended = session.execute(",
+        ("tests/storage/test_schedule.py",)),
+
     # --- the upload log (bot/sources.py; mutation survivors) ----------------------------------
     Bug("batch-one-over-the-query-limit", "a batch of log entries is at most one API query",
         "bot/sources.py", "if len(batch) >= step or", "if len(batch) > step or",

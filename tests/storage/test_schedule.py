@@ -102,7 +102,7 @@ def test_a_skip_can_be_recorded_again_but_never_over_a_score(store):
     audio, photo = store.add_file_versions([version(1), version(2)])
     assert store.record_skip(audio, MODEL, kind="audio")
     assert store.record_skip(audio, MODEL, kind="audio")   # a second pass that read it again
-    assert task(store, audio).last_stage == "skip"
+    assert (task(store, audio).last_stage, task(store, audio).last_message) == ("skip", "")
     store.record_score(photo, MODEL, score_for(photo))
     assert not store.record_skip(photo, MODEL, kind="deleted")
     assert task(store, photo).state == "done"
@@ -173,3 +173,24 @@ def test_a_wait_is_an_answer_and_clears_the_lost_lease_count(store, clock):
         clock.advance(1)
     assert claim() == []
     assert store.status(MODEL).failures == {"abandoned": 1}
+
+
+def test_pending_counts_what_is_left_to_score(store):
+    """Neither scored, skipped nor given-up versions are pending; leased ones still are."""
+    scored, skipped, given_up, leased, *rest = store.add_file_versions([version(p) for p in range(7)])
+    assert store.pending_count(MODEL) == 7
+    store.record_score(scored, MODEL, score_for(scored))
+    store.record_skip(skipped, MODEL, kind="audio")
+    store.record_failure(given_up, MODEL, stage="decode", kind="oom", message="x", max_attempts=1)
+    store.record_wait(leased, MODEL, kind="waiting-transcode", seconds=0)
+    assert store.pending_count(MODEL) == 4 and store.pending_count("other@1") == 7
+    assert store.has_score(scored, MODEL) and not store.has_score(leased, MODEL)
+
+
+def test_release_gives_back_every_lease_however_many(store):
+    """Leases end in chunks of 400 ids (storage/values.py CHUNK); every one is counted."""
+    store.add_file_versions([version(p) for p in range(1205)])
+    claimed = [p.version_id for p in store.claim(MODEL, worker="w", limit=1205)]
+    assert len(claimed) == 1205
+    assert store.release(claimed, MODEL, worker="w") == 1205
+    assert store.release(claimed, MODEL, worker="w") == 0

@@ -107,6 +107,9 @@ def test_frames_errors_and_timings_round_trip(store):
     report = store.status(MODEL)
     assert report.errors == {"truncated": 1, "undecodable": 1}
     assert report.scored == 2 and report.flagged == 1
+    with store.engine.connect() as connection:  # per-stage seconds, for docs/performance.md
+        timings = {r.version_id: r.timings for r in connection.execute(select(Score.version_id, Score.timings))}
+    assert timings == {vid: {"decode": 0.5}, other: {}}
 
 
 def test_transient_failures_back_off_then_give_up(store, clock):
