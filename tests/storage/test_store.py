@@ -240,6 +240,7 @@ def test_status_of_an_empty_database(store):
     report = store.status()
     assert (report.model_id, report.pending, report.scored) == (None, 0, 0)
     assert "nothing scored yet" in report.format()
+    assert store.pending_count(MODEL) == 0
 
 
 def test_uploads_per_day_from_the_upload_log(store):
