@@ -152,6 +152,12 @@ def test_only_reviewers_who_are_not_the_uploader_count(site, store, settings, wi
         (ids[0], "Auto", "not in the trusted groups"), (ids[2], "Auto", "not in the trusted groups"),
         (ids[1], "Patty", "own upload"), (ids[3], "127.0.0.1", "not in the trusted groups")}
     assert report.verdicts == 1
+    # what `run` and `review harvest` print: a summary, then one line per refusal
+    summary, *details = report.format().splitlines()
+    assert summary == (f"verdicts from [[{title}]]: {report.revisions} revisions read, 1 trusted verdicts "
+                       "(1 entries reviewed), 4 untrusted (not applied), 0 retired, 0 problems")
+    assert report.revisions >= 5 and len(details) == 4
+    assert f"  not counted: entry {ids[1]}: 'sfw' by Patty in revision" in "\n".join(details)
     sam.edit(title, set_verdict(sam.page_text(title), ids[1], "nsfw"))       # a sysop counts
     harvest_verdicts(site, store, settings)
     got = verdicts_by(store)
