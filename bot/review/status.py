@@ -80,8 +80,10 @@ def status_page_text(current: str | None, *, review_page: str, bot_name: str,
         shown.add(body)
         new.append(f"* {linked}")
     kept = (new + old)[:MAX_STATUS_LINES]
+    # no trailing newline: MediaWiki strips it on save, and a text that differed from the page
+    # read back only by it was saved again (a null edit, one of the edit rate) at every publish
     return (f"<!-- Maintained by {bot_name}; edits here are overwritten. -->\n"
             f"What the bot did not count, refused, put back or could not read on "
             f"[[{review_page}]], newest first. A verdict counts only from a member of the "
             "trusted groups who is not the file's uploader and who wrote it (a revert "
-            f"credits nobody). Questions: [[User talk:{bot_name}]].\n\n" + "\n".join(kept) + "\n")
+            f"credits nobody). Questions: [[User talk:{bot_name}]].\n\n" + "\n".join(kept))

@@ -15,6 +15,7 @@ from PIL import Image
 from bot.jobs import Bot
 from bot.locations import FILE_GONE, Locator
 from bot.sources import UploadLog
+from storage.records import ScoreIn
 from tests.media.makers import make_audio
 
 pytestmark = pytest.mark.wiki
@@ -44,7 +45,7 @@ def test_audio_is_skipped_and_an_animated_webp_scored_from_its_frames(
     # the wiki's thumbnail of the WebP is a file-type icon: not kept as its thumbnail
     assert claimed["File:Flag animation.webp"].thumb_url is None
     report, results = score_all(bot)
-    assert (report.scored, report.skipped, report.errors, report.failed) == (1, 1, 0, 0)
+    assert (report.claimed, report.scored, report.skipped, report.errors, report.failed) == (2, 1, 1, 0, 0)
     (version, result), = results.values()
     assert version.title == "File:Flag animation.webp"
     assert result.media_type == "animated" and len(result.frames) == 3
@@ -117,11 +118,20 @@ def test_deletion_between_ingest_and_download_is_final(wiki, site, store, settin
     alice.upload(media_dir / "coffee.jpg", "Staying.jpg")
     bot = Bot(settings, site=site, store=store, scoring=scoring)
     assert bot.ingest_uploads().added == 2
+    # the card of Going.jpg, listed when an earlier model flagged it (the operator has changed
+    # models since): the deletion, found by this scorer, takes it off the page
+    peek = {v.title: v.version_id for v in store.claim(scoring.model_id, worker="peek", limit=5)}
+    store.release(list(peek.values()), scoring.model_id, worker="peek")
+    going = peek["File:Going.jpg"]
+    store.record_scores([(going, "earlier@0123456789ab",
+                          ScoreIn(flagged=True, score=0.97, media_type="still", frames=((0, None, 0.97),)))])
+    store.upsert_review_entry(going, page=settings.review_page, state="listed")
     sam.delete("File:Going.jpg")
     report, results = score_all(bot)
-    assert (report.scored, report.skipped, report.failed) == (1, 1, 0)
+    assert (report.claimed, report.scored, report.skipped, report.failed) == (2, 1, 1, 0)
     status = store.status(scoring.model_id)
     assert status.skipped == {"deleted": 1} and status.pending == 0 and status.given_up == 0
+    assert {e.version_id: e.state for e in store.review_entries(settings.review_page)} == {going: "deleted"}
 
 
 def test_overwrite_between_ingest_and_download_gets_the_stored_versions_pixels(

@@ -207,6 +207,51 @@ def test_a_trusted_config_page_chooses_the_order_and_the_page_says_so(site, stor
     assert report.order == "score-and-uploader"     # the last good configuration stays
 
 
+def test_the_order_note_follows_the_config_when_nothing_new_is_listed(site, store, settings, wiki):
+    """A new order chosen on the config page: the note says so at the next publish, though no
+    card is added (and none is moved: a human order is kept)."""
+    settings = settings.replace(config_page=CONFIG_JSON)
+    ids = add_flagged(store, [("File:Plain.jpg", 0.95), ("File:Other.jpg", 0.9)])
+    publish_review(site, store, settings, model_id=MODEL)
+    alice, title = wiki.user("Alice"), settings.review_page
+    assert "Order in force: highest score first (" in alice.page_text(title)
+    wiki.user("Ivy").edit(CONFIG_JSON, '{"review_order": "score-and-uploader"}')
+    report = publish_review(site, store, settings, model_id=MODEL)
+    text = alice.page_text(title)
+    assert (report.order, report.added, report.edits) == ("score-and-uploader", 0, 1)
+    assert "Order in force: highest score first, with" in text
+    assert entry_ids(text) == ids
+
+
+def test_a_status_line_already_there_is_not_saved_again(site, store, settings, wiki):
+    """An untrusted config revision is a problem at every publish; its line goes to the status
+    subpage once, and a publish with nothing new edits nothing."""
+    wiki.anonymous().edit(settings.config_page, '<pre>{"threshold": 1.0}</pre>')
+    add_flagged(store, [("File:A.jpg", 0.99)])
+    first = publish_review(site, store, settings, model_id=MODEL)
+    assert any("by 127.0.0.1 not applied" in p for p in first.problems)
+    status = wiki.user("Alice").page_text(f"{settings.review_page}/Status")
+    assert "by 127.0.0.1 not applied" in status
+    again = publish_review(site, store, settings, model_id=MODEL)
+    assert any("by 127.0.0.1 not applied" in p for p in again.problems)   # the same line again
+    assert again.edits == 0
+    assert wiki.user("Alice").page_text(f"{settings.review_page}/Status") == status
+
+
+def test_a_simulated_publish_keeps_the_status_lines_for_a_real_one(site, store, settings, wiki):
+    """Harvesting queues an IP's answer for the status subpage; a simulated publish writes it to
+    a file, so the next real publish still has it to write on the wiki."""
+    ids = add_flagged(store, [("File:A.jpg", 0.99)])
+    publish_review(site, store, settings, model_id=MODEL)
+    ip, title = wiki.anonymous(), settings.review_page
+    ip.edit(title, set_verdict(ip.page_text(title), ids[0], "sfw"))
+    assert len(harvest_verdicts(site, store, settings).untrusted) == 1
+    simulated = publish_review(site, store, settings.replace(simulate=True), model_id=MODEL)
+    assert simulated.edits == 0 and ip.page_text(f"{title}/Status") is None
+    publish_review(site, store, settings, model_id=MODEL)
+    assert f"entry {ids[0]}: 'sfw' by 127.0.0.1" in (ip.page_text(f"{title}/Status") or "")
+
+
 def test_a_shadow_candidate_that_scored_last_is_never_listed(site, store, settings, wiki):
     from bot.shadow import SHADOW_MODELS_CURSOR
 

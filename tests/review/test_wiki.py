@@ -103,6 +103,27 @@ def test_competing_edit_between_read_and_save_is_kept(site, store, settings, wik
     assert entry_ids(text) == [newer[0], first[0], first[1]]
 
 
+def test_a_page_created_between_read_and_save_is_an_edit_conflict_tried_again(site, store, settings, wiki,
+                                                                              monkeypatch):
+    """The bot reads no page; Patty creates it before the bot's save, which (``createonly``)
+    is then an edit conflict: the bot reads her page and lists the cards on it."""
+    ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.9)])
+    patty, original, created = wiki.user("Patty"), EditGuard.save, []
+
+    def save_after_patty_creates_the_page(self, page, text, **kw):
+        if page.title() == settings.review_page and not created:
+            patty.edit(settings.review_page, "Patty: please sign your verdicts.")
+            created.append(True)
+        return original(self, page, text, **kw)
+
+    monkeypatch.setattr(EditGuard, "save", save_after_patty_creates_the_page)
+    report = publish_review(site, store, settings, model_id=MODEL)
+    assert created and report.conflicts == 1 and report.added == 2
+    text = patty.page_text(settings.review_page)
+    assert "Patty: please sign your verdicts." in text and sorted(entry_ids(text)) == sorted(ids)
+    assert states(store, settings.review_page) == {ids[0]: "listed", ids[1]: "listed"}
+
+
 def test_human_reorders_deletes_and_comments(site, store, settings, wiki):
     ids = add_flagged(store, [("File:A.jpg", 0.99), ("File:B.jpg", 0.95), ("File:C.jpg", 0.9),
                               ("File:D.jpg", 0.85)])
@@ -215,6 +236,37 @@ def test_reviewed_entries_retire_to_the_archive(site, store, settings, wiki):
     archived = {e.version_id: e for e in parse_entries(archive)}
     assert archived[ids[0]].verdict == "nsfw" and archived[ids[0]].comment == "explicit --Patty"
     assert publish_review(site, store, settings, model_id=MODEL).edits == 0
+
+
+def test_archives_fill_in_order_and_a_simulated_publish_moves_no_cursor(site, store, settings, wiki):
+    """Archive 1 full: a simulated publish that would start Archive 2 leaves storage as it was;
+    the real one starts it, and later retirements go on there even after someone trims
+    Archive 1 (archives never go back to an earlier number)."""
+    from bot.review.publisher import ARCHIVE_CURSOR
+
+    settings = settings.replace(review_max_entries=2)
+    ids = add_flagged(store, [(f"File:F{n}.jpg", 0.99 - n / 100) for n in range(4)])
+    publish_review(site, store, settings, model_id=MODEL)
+    title, patty = settings.review_page, wiki.user("Patty")
+    full = "".join(f"{{{{NSFW review entry|id={9000 + n}|verdict=sfw}}}}\n" for n in range(2))
+    patty.edit(f"{title}/Archive 1", full)
+    patty.edit(title, set_verdict(patty.page_text(title), ids[0], "nsfw", "explicit --Patty"))
+    assert harvest_verdicts(site, store, settings.replace(reviewed_retention_hours=0.0)).retired == 1
+    cursor = ARCHIVE_CURSOR.format(page=title)
+    before = (store.get_cursor(cursor), states(store, title))
+
+    simulated = publish_review(site, store, settings.replace(simulate=True), model_id=MODEL)
+    assert simulated.archived == 1 and patty.page_text(f"{title}/Archive 2") is None
+    assert (store.get_cursor(cursor), states(store, title)) == before
+
+    assert publish_review(site, store, settings, model_id=MODEL).archived == 1
+    assert entry_ids(patty.page_text(f"{title}/Archive 2")) == [ids[0]]
+    patty.edit(f"{title}/Archive 1", "{{NSFW review entry|id=9000|verdict=sfw}}\n")   # trimmed
+    patty.edit(title, set_verdict(patty.page_text(title), ids[1], "sfw", "a pan --Patty"))
+    assert harvest_verdicts(site, store, settings.replace(reviewed_retention_hours=0.0)).retired == 1
+    assert publish_review(site, store, settings, model_id=MODEL).archived == 1
+    assert entry_ids(patty.page_text(f"{title}/Archive 2")) == [ids[0], ids[1]]
+    assert entry_ids(patty.page_text(f"{title}/Archive 1")) == [9000]
 
 
 def test_stop_page_halts_every_edit(site, store, settings, wiki):
