@@ -35,6 +35,8 @@ from typing import NamedTuple
 
 from PIL import Image
 
+from .stills import key_on_high_bytes
+
 __all__ = ["ApngFrame", "apng_frames", "compose_apng"]
 
 _SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -117,6 +119,7 @@ def _decode_frame(buf, layout: ApngLayout, frame: ApngFrame,
     png = (_SIGNATURE + _chunk(b"IHDR", header) + layout.shared + _chunk(b"IDAT", pixels)
            + _chunk(b"IEND", b""))
     with Image.open(io.BytesIO(png), formats=["PNG"]) as im:
+        key_on_high_bytes(im)
         im.load()
         return to_rgba(im)
 

@@ -9,7 +9,8 @@ from PIL import Image
 from .limits import DecodedMedia, Deadline, Frame, MediaError, MediaLimits
 from .orientation import apply_exif_orientation
 
-__all__ = ["open_image", "decode_still", "to_rgb", "to_rgba", "reduce_to", "DEFAULT_BACKGROUND"]
+__all__ = ["open_image", "decode_still", "to_rgb", "to_rgba", "reduce_to", "key_on_high_bytes",
+           "DEFAULT_BACKGROUND"]
 
 #: Transparent pixels are composited onto white: Commons shows files on white
 #: pages (galleries, articles, thumbnails), so white is what patrollers and
@@ -18,8 +19,10 @@ __all__ = ["open_image", "decode_still", "to_rgb", "to_rgba", "reduce_to", "DEFA
 #: or reveals pixels nobody can see.
 DEFAULT_BACKGROUND: tuple[int, int, int] = (255, 255, 255)
 
-#: Pillow plugins a sniffed format may use (JPEG files with extra pictures open as MPO)
-_PILLOW_FORMATS = {"JPEG": ("JPEG", "MPO"), "PNG": ("PNG",), "GIF": ("GIF",),
+#: Pillow plugins a sniffed format may use. JPEG files with extra pictures open as MPO
+#: through the JPEG plugin's own factory: "MPO" is no open format of Pillow's, and
+#: naming it made every JPEG the JPEG plugin rejected a ``KeyError: 'MPO'``.
+_PILLOW_FORMATS = {"JPEG": ("JPEG",), "PNG": ("PNG",), "GIF": ("GIF",),
                    "WEBP": ("WEBP",), "TIFF": ("TIFF",), "BMP": ("BMP",)}
 
 
@@ -47,7 +50,23 @@ def open_image(fp: BinaryIO | str, fmt: str, *, limits: MediaLimits, decode_size
         raise MediaError("decompression-bomb",
                          f"{fmt} of {width}x{height} = {width * height:,} pixels "
                          f"exceeds max_pixels {limits.max_pixels:,}")
+    key_on_high_bytes(im)
     return im
+
+
+def key_on_high_bytes(im: Image.Image) -> None:
+    """Before ``im`` is loaded: a 16-bit RGB PNG's tRNS key, matched on the high bytes.
+
+    Pillow keeps only the high byte of each 16-bit RGB sample but gives the key
+    in 16 bits, so the key would match no pixel, or, when every component is
+    below 256, the wrong ones (those whose *high* bytes equal the key's low
+    bytes). Only the tile's raw mode tells a 16-bit file from an 8-bit one, and
+    the tile is gone once the image is loaded.
+    """
+    key = im.info.get("transparency")
+    if (im.mode == "RGB" and isinstance(key, tuple) and len(im.tile) == 1
+            and im.tile[0].args == "RGB;16B"):
+        im.info["transparency"] = tuple(v >> 8 for v in key)
 
 
 def classify_pillow_error(e: BaseException, *, stage: str) -> MediaError:
@@ -97,7 +116,8 @@ def _to_8bit(im: Image.Image) -> Image.Image:
     A tRNS key colour (``info["transparency"]``) is transparent in every mode:
     16-bit greyscale keys are matched on the full 16-bit samples (PNG 1.2,
     11.3.2.1) before they are scaled to 8 bits. Pillow keeps only the high byte
-    of 16-bit RGB samples, so a 16-bit RGB key is matched on its high bytes.
+    of 16-bit RGB samples, so a 16-bit RGB key is matched on its high bytes
+    (:func:`key_on_high_bytes`, applied when the file is opened).
     """
     mode = im.mode
     key = im.info.get("transparency")
@@ -118,12 +138,11 @@ def _to_8bit(im: Image.Image) -> Image.Image:
         if opaque is not None:
             im = Image.merge("LA", (im, Image.fromarray(opaque.astype(np.uint8) * 255, "L")))
             mode = "LA"
-    elif mode == "RGB" and isinstance(key, tuple) and max(key) > 255:
-        im = im.copy()  # a 16-bit key over Pillow's 8-bit samples: compare the high bytes
-        im.info["transparency"] = tuple(v >> 8 for v in key)
     if "transparency" in im.info and mode in ("P", "L", "RGB", "1"):
         im, mode = im.convert("RGBA"), "RGBA"
-    if mode in ("LA", "La", "PA", "RGBa"):
+    if mode == "La":  # TIFF grey with associated alpha: Pillow converts La only to LA
+        im, mode = im.convert("LA"), "LA"
+    if mode in ("LA", "PA", "RGBa"):
         im = im.convert("RGBA")
     return im
 
