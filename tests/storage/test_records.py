@@ -40,3 +40,11 @@ def test_a_column_list_names_no_column_twice():
     assert len(fields) == len(set(fields))
     assert fields[:3] == ["version_id", "page_id", "title"] and fields[-1] == "review_state"
     assert "score" in fields and Score.__table__.columns["score"].nullable  # narrowed to float
+
+
+def test_a_stored_score_is_ok_unless_it_has_an_error_kind():
+    """``score TITLE`` prints the error kind only for a file that could not be scored."""
+    from storage.scoring import ScoreOut
+
+    assert ScoreOut(score=0.3, flagged=False, error_kind=None).ok
+    assert not ScoreOut(score=None, flagged=False, error_kind="undecodable").ok

@@ -87,6 +87,7 @@ def test_failure_messages_are_kept_up_to_their_limit(store):
 def test_a_wait_ends_at_its_time_and_never_exceeds_a_year(store, clock):
     (vid,) = store.add_file_versions([version(1)])
     store.record_wait(vid, MODEL, kind="waiting-transcode", seconds=300)
+    assert task(store, vid).last_message == ""
     clock.advance(299.9)
     assert claimable(store) == []
     clock.advance(0.1)
