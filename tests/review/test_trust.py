@@ -183,6 +183,31 @@ def test_trusted_groups_is_the_operators_choice(site, store, settings, wiki):
     assert verdicts_by(store) == {(ids[0], "Patty"): ("nsfw", False), (ids[1], "Sam"): ("nsfw", True)}
 
 
+def test_one_edit_answering_several_cards_counts_each(site, store, settings, wiki):
+    """A patroller answers five cards in one edit, one of them unreadably; a sysop disagrees
+    on one; an IP answers two. Every readable answer is read, whatever comes before it."""
+    ids = add_flagged(store, [(f"File:{n}.jpg", 0.99 - i / 100) for i, n in enumerate("ABCDE")])
+    a, b, c, d, e = ids
+    publish_review(site, store, settings, model_id=MODEL)
+    title = settings.review_page
+    patty, sam, ip = wiki.user("Patty"), wiki.user("Sam"), wiki.anonymous()
+    text = patty.page_text(title)
+    for vid, verdict in ((a, "perhaps"), (b, "nsfw"), (c, "unsure"), (e, "sfw")):
+        text = set_verdict(text, vid, verdict)
+    patty.edit(title, text)
+    sam.edit(title, set_verdict(sam.page_text(title), b, "sfw"))
+    ip.edit(title, set_verdict(set_verdict(ip.page_text(title), c, "sfw"), d, "sfw"))
+    report = harvest_verdicts(site, store, settings)
+    assert [p for p in report.problems if f"entry {a}:" in p] and len(report.problems) == 1
+    assert verdicts_by(store) == {
+        (b, "Patty"): ("nsfw", True), (c, "Patty"): ("unsure", True), (e, "Patty"): ("sfw", True),
+        (b, "Sam"): ("sfw", True), (c, "127.0.0.1"): ("sfw", False), (d, "127.0.0.1"): ("sfw", False)}
+    assert (report.verdicts, report.reviewed, len(report.untrusted)) == (4, 2, 2)
+    assert states(store, title) == {a: "listed", b: "reviewed", c: "listed", d: "listed", e: "reviewed"}
+    retired = harvest_verdicts(site, store, settings.replace(reviewed_retention_hours=0.0))
+    assert retired.retired == 2    # B and E; C's trusted "unsure" asks for a second opinion
+
+
 def card_params(text: str, version_id: int) -> tuple[str, str]:
     template = ReviewPage(text).find(version_id).template
     return tuple(str(template.get(name).value).strip() if template.has(name) else ""
