@@ -124,3 +124,101 @@ def test_a_frame_exactly_at_a_target_is_the_one_taken(tmp_path):
         0.625 + 1.25 * k for k in range(5, 8)] + [10.0] + [0.625 + 1.25 * k for k in range(9, 12)] + [
         15.0] + [0.625 + 1.25 * k for k in range(13, 16)]
     assert all(frame_number(f.image) == f.index for f in decoded.frames)
+
+
+@pytest.fixture
+def frame_clock(monkeypatch):
+    """A hand-moved clock: one second passes with each decoded frame (real decoding)."""
+    from classifiers.media import limits as module
+
+    now = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    spend = module.Deadline.spend
+
+    def spend_and_tick(self, pixels: int, frames: int = 1) -> None:
+        now[0] += frames
+        spend(self, pixels, frames)
+
+    monkeypatch.setattr(module.Deadline, "spend", spend_and_tick)
+
+
+def test_time_running_out_in_a_forward_run_is_a_timeout(clip, frame_clock):
+    # pass 1 decodes 16 frames (16 s); the forward runs from shared keyframes then run out
+    decoded = read_frames(clip, frames=16, limits=MediaLimits(max_seconds=20.5))
+    assert decoded.error_kind == "timeout", decoded.error_message
+    assert 10 <= len(decoded.frames) < 16
+    assert all(frame_number(f.image) == f.index for f in decoded.frames)
+
+
+def test_time_running_out_in_a_sequential_decode_is_a_timeout(tmp_path, frame_clock):
+    live = make_video(tmp_path / "live.webm", seconds=6, fps=10, gop=10, width=W, height=H,
+                      container_options={"live": "1"})
+    decoded = read_frames(live, frames=4, limits=MediaLimits(max_seconds=5.5))
+    assert decoded.error_kind == "timeout", decoded.error_message
+    assert decoded.frames and max(f.time for f in decoded.frames) < 0.6  # the first 6 frames
+
+
+def test_without_duration_a_variable_frame_rate_keeps_each_frames_own_time(tmp_path):
+    # a live WebM (no duration, no cues: decoded sequentially) of 3 s at 10 fps, then 2 fps
+    times = [i / 10 for i in range(30)] + [3.0 + 0.5 * i for i in range(1, 7)]
+    path = tmp_path / "live-vfr.webm"
+    with av.open(str(path), "w", format="webm", container_options={"live": "1"}) as out:
+        stream = out.add_stream("libvpx-vp9", rate=10)
+        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
+        stream.codec_context.time_base = Fraction(1, 1000)
+        stream.options = FAST_OPTIONS["libvpx-vp9"]
+        for i, t in enumerate(times):
+            frame = av.VideoFrame.from_ndarray(moving_frame(i, W, H), format="rgb24")
+            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    decoded = read_frames(path, frames=4)
+    assert decoded.error_kind is None and decoded.duration is None and len(decoded.frames) == 4
+    assert [times[frame_number(f.image)] for f in decoded.frames] == [f.time for f in decoded.frames]
+    assert decoded.frames[-1].time == 4.5
+
+
+def test_a_slideshow_of_one_frame_in_two_seconds_numbers_its_frames(tmp_path):
+    path = make_video(tmp_path / "slides.webm", seconds=40, fps=Fraction(1, 2), gop=100, width=W, height=H)
+    decoded = read_frames(path, frames=4)
+    assert decoded.error_kind is None and [f.time for f in decoded.frames] == [0.0, 16.0, 26.0, 36.0]
+    assert [f.index for f in decoded.frames] == [frame_number(f.image) for f in decoded.frames]
+
+
+def test_an_absurd_frame_rate_is_ignored_not_fatal(tmp_path):
+    # 1000 fps (>= 1000 counts as absurd): no rate, so frames are found by time alone
+    path = make_video(tmp_path / "k.webm", seconds=0.3, fps=1000, gop=50, width=W, height=H)
+    decoded = read_frames(path, frames=8)
+    assert decoded.error_kind is None and len(decoded.frames) == 8
+    times = [f.time for f in decoded.frames]
+    assert times == sorted(set(times)) and times[0] < 0.04 and times[-1] >= 0.25  # the last keyframe
+    assert all(frame_number(f.image) == round(f.time * 1000) for f in decoded.frames)
+
+
+
+def test_a_forward_run_the_budget_affords_is_made_after_ones_it_does_not(clip):
+    # after pass 1 (16 frames) the runs from the keyframes at 0, 4 and 8 s would need 20, 18
+    # and 15 frames: a budget of 31 affords only the third, which is still made
+    decoded = read_frames(clip, frames=16, limits=MediaLimits(max_decoded_frames=31))
+    assert decoded.error_kind == "frame-limit" and "share a keyframe" in decoded.error_message
+    assert [f.time for f in decoded.frames] == [0.0, 2.0, 4.0, 6.0, 8.0, 9.4, 10.0, 12.0, 14.0,
+                                                16.0, 18.0]
+    assert all(frame_number(f.image) == f.index for f in decoded.frames)
+
+
+def test_a_broken_stream_after_a_shared_keyframe_is_a_decode_error(clip, tmp_path):
+    # 0.5 s to 1.5 s broken: the keyframe at 0 s decodes, the run from it to 1.875 s does not
+    broken = break_video(clip, tmp_path / "early.webm", from_share=0.025, to_share=0.075)
+    decoded = read_frames(broken, frames=16)
+    assert decoded.error_kind == "decode-error", decoded.error_message
+    assert "after the keyframe at 0.00 s" in decoded.error_message
+    assert not any(0.5 <= f.time < 1.5 for f in decoded.frames)
+
+
+def test_the_frame_budget_running_out_in_the_first_pass_is_a_frame_limit(tmp_path):
+    path = make_video(tmp_path / "dense.webm", seconds=20, fps=10, gop=5, width=W, height=H)
+    decoded = read_frames(path, frames=16, limits=MediaLimits(max_decoded_frames=5))
+    assert decoded.error_kind == "frame-limit", decoded.error_message
+    assert len(decoded.frames) == 5 and decoded.frames[-1].time < 6
