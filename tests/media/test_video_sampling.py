@@ -222,3 +222,25 @@ def test_the_frame_budget_running_out_in_the_first_pass_is_a_frame_limit(tmp_pat
     decoded = read_frames(path, frames=16, limits=MediaLimits(max_decoded_frames=5))
     assert decoded.error_kind == "frame-limit", decoded.error_message
     assert len(decoded.frames) == 5 and decoded.frames[-1].time < 6
+
+
+def cut_before(path: Path, end: float) -> bytes:
+    """The bytes of ``path`` before its frame stamped ``end`` s: every frame before it, the header
+    still claiming the whole duration."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        pos = {round(float(p.pts * p.time_base), 3): p.pos for p in container.demux(stream) if p.pts is not None}
+    return path.read_bytes()[:pos[round(end, 3)]]
+
+
+@pytest.mark.parametrize("seconds, end, truncated", [
+    (20, 19.0, False), (20, 18.9, True),   # short of 20 s by 1 s is allowed, not more
+    (40, 38.0, False), (40, 37.9, True),   # ... and of 40 s by 5 % (2 s)
+])
+def test_content_short_of_the_claim_by_over_1_s_and_5_percent_is_truncated(tmp_path, seconds, end, truncated):
+    path = make_video(tmp_path / "clip.webm", seconds=seconds, fps=10, gop=20, width=W, height=H)
+    decoded = read_frames(cut_before(path, end), frames=16)
+    assert decoded.error_kind == ("truncated" if truncated else None), decoded.error_message
+    assert decoded.duration == pytest.approx(end, abs=1e-6)  # the frames spread over what exists
+    last_target = end * 15.5 / 16  # a kept frame lies within a keyframe interval (2 s) before it
+    assert decoded.frames[0].time < 1.25 and decoded.frames[-1].time > last_target - 2
