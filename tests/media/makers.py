@@ -171,18 +171,21 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def break_video(src: Path, dst: Path, *, from_share: float = 0.5, seed: int = 0) -> Path:
-    """Copy ``src`` with every video packet from ``from_share`` of the duration on replaced
-    by random bytes of the same size: the container stays valid, the stream breaks."""
+def break_video(src: Path, dst: Path, *, from_share: float = 0.5, to_share: float = 1.0,
+                seed: int = 0) -> Path:
+    """Copy ``src`` with every video packet from ``from_share`` of the duration on (up to
+    ``to_share``) replaced by random bytes of the same size: the container stays valid, the
+    stream breaks."""
     rng = np.random.default_rng(seed)
     with av.open(str(src)) as inp, av.open(str(dst), "w", format="webm") as out:
         ins = inp.streams.video[0]
         outs = out.add_stream_from_template(ins)
-        cut = float(ins.duration * ins.time_base if ins.duration else inp.duration / av.time_base) * from_share
+        length = float(ins.duration * ins.time_base if ins.duration else inp.duration / av.time_base)
+        cut, mended = length * from_share, length * to_share
         for packet in inp.demux(ins):
             if packet.dts is None:
                 continue
-            if packet.pts is not None and float(packet.pts * packet.time_base) >= cut:
+            if packet.pts is not None and cut <= float(packet.pts * packet.time_base) < mended:
                 garbage = av.Packet(rng.integers(0, 256, packet.size, dtype=np.uint8).tobytes())
                 garbage.pts, garbage.dts, garbage.time_base = packet.pts, packet.dts, packet.time_base
                 garbage.is_keyframe = packet.is_keyframe
