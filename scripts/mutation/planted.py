@@ -115,6 +115,11 @@ PLANTED: list[Bug] = [
         "storage/scoring.py", "ended += session.execute(", "ended = session.execute(",
         ("tests/storage/test_schedule.py",)),
 
+    Bug("sqlite-writes-begin-deferred", "a write takes SQLite's write lock when it begins",
+        "storage/store.py", "def _run(self, work: Callable[[Session], T], *, write: bool = True) -> T:",
+        "def _run(self, work: Callable[[Session], T], *, write: bool = False) -> T:",
+        ("tests/storage/test_failures.py::test_a_write_transaction_takes_sqlites_write_lock_when_it_begins",)),
+
     # --- the upload log (bot/sources.py; mutation survivors) ----------------------------------
     Bug("batch-one-over-the-query-limit", "a batch of log entries is at most one API query",
         "bot/sources.py", "if len(batch) >= step or", "if len(batch) > step or",

@@ -136,3 +136,42 @@ def test_server_going_down_mid_run_and_coming_back():
         store.close()
     finally:
         server.stop()
+
+
+def test_a_write_transaction_takes_sqlites_write_lock_when_it_begins(tmp_path):
+    """Writes begin IMMEDIATE on SQLite: a transaction that reads before it writes cannot be
+    refused its write lock halfway (SQLITE_BUSY without waiting); reads take no write lock.
+    Store._run is the one transaction primitive every Store method goes through."""
+    import threading
+
+    from sqlalchemy import text
+
+    path = tmp_path / "bot.sqlite3"
+    store = storage.open_store(f"sqlite:///{path}")
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    try:
+        for write, locked in ((True, True), (False, False)):
+            inside, leave = threading.Event(), threading.Event()
+
+            def work(session):
+                session.execute(text("SELECT 1"))   # a read first, as most writes begin
+                inside.set()
+                assert leave.wait(60)
+
+            # a write is the default: every Store method that changes rows passes nothing
+            worker = threading.Thread(target=store._run, args=(work,), kwargs={} if write else {"write": False})
+            worker.start()
+            try:
+                assert inside.wait(60)
+                if locked:
+                    with pytest.raises(sqlite3.OperationalError, match="locked"):
+                        other.execute("BEGIN IMMEDIATE")
+                else:
+                    other.execute("BEGIN IMMEDIATE")
+                    other.execute("ROLLBACK")
+            finally:
+                leave.set()
+                worker.join(60)
+    finally:
+        other.close()
+        store.close()
