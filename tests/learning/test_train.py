@@ -124,7 +124,8 @@ def test_cli_fine_tunes_a_checkpoint(trained, holdout_folder, tmp_path, capsys):
 
     from classifiers.models import load_checkpoint
 
-    before, after = (load_checkpoint(p)[0].get_classifier().weight for p in (result.checkpoint, out / BEST_NAME))
+    before, after = (load_checkpoint(p)[0].get_classifier().weight.detach()
+                     for p in (result.checkpoint, out / BEST_NAME))
     assert float(torch.linalg.norm(after - before) / torch.linalg.norm(before)) < 0.02
     # its own name, from its starting point (the weights hash alone would differ even under the
     # base's or the architecture's name): "<base>-ft-<UTC date>-<time>", as fine_tune_name says
