@@ -84,12 +84,14 @@ def test_a_clip_of_twice_the_samples_is_decoded_whole(tmp_path):
     assert all(frame_number(f.image) == f.index for f in decoded.frames)
 
 
-def make_vfr(path: Path, times: list[float], *, gop: int = 100) -> Path:
-    """A VP9 WebM whose frame i (:func:`moving_frame` (i)) is stamped ``times[i]`` seconds."""
-    with av.open(str(path), "w", format="webm") as out:
+def make_vfr(path: Path, times: list[float], *, gop: int | None = 100, live: bool = False) -> Path:
+    """A VP9 WebM whose frame i (:func:`moving_frame` (i)) is stamped ``times[i]`` seconds;
+    ``live``: no duration and no cues, as a live stream is written; ``gop`` None: libvpx's own."""
+    with av.open(str(path), "w", format="webm", container_options={"live": "1"} if live else {}) as out:
         stream = out.add_stream("libvpx-vp9", rate=10)
         stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
-        stream.codec_context.gop_size = gop
+        if gop is not None:
+            stream.codec_context.gop_size = gop
         stream.codec_context.time_base = Fraction(1, 1000)  # times finer than 1 / rate
         stream.options = FAST_OPTIONS["libvpx-vp9"]
         for i, t in enumerate(times):
@@ -161,19 +163,7 @@ def test_time_running_out_in_a_sequential_decode_is_a_timeout(tmp_path, frame_cl
 def test_without_duration_a_variable_frame_rate_keeps_each_frames_own_time(tmp_path):
     # a live WebM (no duration, no cues: decoded sequentially) of 3 s at 10 fps, then 2 fps
     times = [i / 10 for i in range(30)] + [3.0 + 0.5 * i for i in range(1, 7)]
-    path = tmp_path / "live-vfr.webm"
-    with av.open(str(path), "w", format="webm", container_options={"live": "1"}) as out:
-        stream = out.add_stream("libvpx-vp9", rate=10)
-        stream.width, stream.height, stream.pix_fmt = W, H, "yuv420p"
-        stream.codec_context.time_base = Fraction(1, 1000)
-        stream.options = FAST_OPTIONS["libvpx-vp9"]
-        for i, t in enumerate(times):
-            frame = av.VideoFrame.from_ndarray(moving_frame(i, W, H), format="rgb24")
-            frame.pts, frame.time_base = round(t * 1000), Fraction(1, 1000)
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    path = make_vfr(tmp_path / "live-vfr.webm", times, gop=None, live=True)
     decoded = read_frames(path, frames=4)
     assert decoded.error_kind is None and decoded.duration is None and len(decoded.frames) == 4
     assert [times[frame_number(f.image)] for f in decoded.frames] == [f.time for f in decoded.frames]

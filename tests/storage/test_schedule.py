@@ -21,6 +21,11 @@ def claimable(store) -> list[int]:
     return got
 
 
+def claim_one(store, *, max_claims: int) -> list[int]:
+    """A one-second lease on the next version, as a list of its id (empty: none given)."""
+    return [p.version_id for p in store.claim(MODEL, worker="w", limit=1, lease_seconds=1, max_claims=max_claims)]
+
+
 def task(store, version_id: int):
     with store.engine.connect() as connection:
         return connection.execute(select(ScoreTask).where(ScoreTask.version_id == version_id,
@@ -145,17 +150,14 @@ def test_a_deferral_takes_back_its_own_claim_and_no_more(store, clock):
     deferral leave exactly two more claims before the version is given up."""
     (vid,) = store.add_file_versions([version(1)])
 
-    def claim() -> list[int]:
-        return [p.version_id for p in store.claim(MODEL, worker="w", limit=1, lease_seconds=1, max_claims=3)]
-
-    assert claim() == [vid]
+    assert claim_one(store, max_claims=3) == [vid]
     clock.advance(1)                                   # lost: counts
-    assert claim() == [vid]
+    assert claim_one(store, max_claims=3) == [vid]
     assert store.defer([vid], MODEL, worker="w") == 1  # deferred: does not
     for _ in range(2):
-        assert claim() == [vid]
+        assert claim_one(store, max_claims=3) == [vid]
         clock.advance(1)
-    assert claim() == []
+    assert claim_one(store, max_claims=3) == []
     assert store.status(MODEL).failures == {"abandoned": 1}
 
 
@@ -164,15 +166,12 @@ def test_a_wait_is_an_answer_and_clears_the_lost_lease_count(store, clock):
     claim leaves two more lost leases before the version is given up."""
     (vid,) = store.add_file_versions([version(1)])
 
-    def claim() -> list[int]:
-        return [p.version_id for p in store.claim(MODEL, worker="w", limit=1, lease_seconds=1, max_claims=2)]
-
-    assert claim() == [vid]
+    assert claim_one(store, max_claims=2) == [vid]
     store.record_wait(vid, MODEL, kind="waiting-transcode", seconds=0)
     for _ in range(2):
-        assert claim() == [vid]
+        assert claim_one(store, max_claims=2) == [vid]
         clock.advance(1)
-    assert claim() == []
+    assert claim_one(store, max_claims=2) == []
     assert store.status(MODEL).failures == {"abandoned": 1}
 
 
